@@ -1,0 +1,62 @@
+# Courier Partner Portal. `make run`: the portal with demo data. `make test`: install and test everything.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+DEMO_PASSWORD ?= portal-demo-2026
+TRANSLATIONS := portal/translations
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgres lint format deps system-deps translations translations-update
+
+run: deps translations instance/config.py
+	$(BIN)/flask --app wsgi db upgrade
+	-$(BIN)/flask --app wsgi seed-demo --password '$(DEMO_PASSWORD)'
+	@echo
+	@echo "  Courier Partner Portal: open http://127.0.0.1:$(PORT)/"
+	@echo "  Sign in as seller1, courier1, packer1 or operator, password: $(DEMO_PASSWORD)"
+	@echo
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+test: system-deps deps translations lint test-sqlite test-postgres
+
+test-sqlite:
+	$(BIN)/python -m pytest -q
+
+test-postgres:
+	tests/with_postgres.sh $(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+deps: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The PostgreSQL 15 server for the second test pass (a client alone is not enough).
+system-deps:
+	@if [ ! -x "$$(pg_config --bindir 2>/dev/null)/initdb" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
+		else echo "PostgreSQL server missing: sudo apt-get install postgresql"; fi; \
+	fi
+
+translations: deps
+	$(BIN)/pybabel compile -q -f -d $(TRANSLATIONS)
+
+# After changing user-visible text: extract, merge, then translate the new entries in the .po file.
+translations-update: deps
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _l --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+
+instance/config.py:
+	@mkdir -p instance
+	@$(PY) -c 'import secrets; print("# Local secrets, made by make run.\nSECRET_KEY = %r\n# Plain http on this machine; behind https leave the secure default.\nSESSION_COOKIE_SECURE = False\nREMEMBER_COOKIE_SECURE = False" % secrets.token_hex(32))' > $@
+	@echo "wrote $@ with a new SECRET_KEY"

@@ -1,0 +1,125 @@
+"""Courier Partner Portal: the application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask, has_request_context, request, session
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+
+from portal import cli, errors, permissions
+from portal.config import CONFIGS, DEV_SECRET_KEY
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal.models import AuditEvent
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI, template globals."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    register_config(app, config, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    cli.register(app)
+    register_template_globals(app)
+    permissions.check_policy_covers(app)
+    return app
+
+
+def register_config(app: Flask, config, overrides: dict) -> None:
+    if config is None:
+        config = CONFIGS[os.environ.get("PORTAL_ENV", "production")]
+    app.config.from_object(config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    app.config.update(overrides)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):  # DATABASE_URL as hosting providers write it: use psycopg 3
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    if app.config["PORTAL_ENV"] == "production" and app.config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise RuntimeError(
+            "SECRET_KEY is not set: set FLASK_SECRET_KEY in the environment or SECRET_KEY in instance/config.py"
+        )
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+
+def select_locale() -> str:
+    """The user's choice (account, then session), else the browser's Accept-Language."""
+    languages = list(app_languages())
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def app_languages() -> dict[str, str]:
+    from flask import current_app
+
+    return current_app.config["PORTAL_LANGUAGES"]
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.services.accounts import user_for_session
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "portal" / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(user_for_session)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    app.before_request(permissions.enforce)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+    if not event.contains(FlaskSession, "before_flush", _stamp_audit_address):
+        event.listen(FlaskSession, "before_flush", _stamp_audit_address)
+
+
+def _stamp_audit_address(session, _context, _instances) -> None:
+    """Stamp each audit event with the address of the request that wrote it."""
+    if not has_request_context():
+        return
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and not obj.ip:
+            obj.ip = (request.remote_addr or "")[:45]
+
+
+def _sqlite_pragmas(engine) -> None:
+    """WAL so readers do not block the writer; foreign keys on; wait instead of failing when busy."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.views import account, auth, courier, operator, public, seller, staff
+
+    for module in (public, auth, account, seller, staff, courier, operator):
+        app.register_blueprint(module.bp)
+
+
+def register_template_globals(app: Flask) -> None:
+    from portal.views import nav
+
+    app.jinja_env.globals.update(can=permissions.can, languages=app_languages, get_locale=get_locale)
+    app.context_processor(nav.context)
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else "—"

@@ -1,0 +1,63 @@
+"""Configuration classes; secrets come from instance/config.py or FLASK_* variables."""
+
+import os
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105  (refused in production)
+
+
+class Config:
+    """Production defaults: safe, no secrets."""
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///portal.sqlite3"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    PORTAL_LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
+    # Failed sign-ins allowed before the form is locked for a while.
+    PORTAL_LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    PORTAL_LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    PORTAL_INVITATION_HOURS = 72
+    PORTAL_PAGE_SIZE = 50
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    PORTAL_ARGON2_TIME_COST = 3
+    PORTAL_ARGON2_MEMORY_COST = 65536
+    PORTAL_ENV = "production"
+
+
+class DevConfig(Config):
+    """``make run`` on one machine over plain http."""
+
+    SECRET_KEY = DEV_SECRET_KEY
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    PORTAL_ENV = "development"
+
+
+class TestConfig(Config):
+    """pytest: temp database, no CSRF, no rate limits, cheap hashing."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    PORTAL_ARGON2_TIME_COST = 1
+    PORTAL_ARGON2_MEMORY_COST = 1024
+    PORTAL_ENV = "testing"
+
+
+CONFIGS = {"production": Config, "development": DevConfig, "testing": TestConfig}

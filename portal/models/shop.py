@@ -1,0 +1,138 @@
+"""Shops, their seller staff, courier grants and invitations."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, utcnow
+from portal.models.user import User
+
+# The four switches of a courier grant, in the order they are shown.
+GRANT_PERMISSIONS = ("view_recipient", "export_addresses", "print_labels", "mark_shipped")
+
+
+class GrantStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class Shop(Base):
+    __tablename__ = "shop"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # Hours from payment to the ship-by deadline.
+    promise_hours: Mapped[int] = mapped_column(default=48)
+    # Days after shipping that couriers still see full recipient details.
+    detail_days: Mapped[int] = mapped_column(default=7)
+    privacy_labels: Mapped[bool] = mapped_column(default=True)
+    require_packed_for_pickup: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Shop {self.id} {self.name}>"
+
+
+class ShopStaff(Base):
+    """A seller staff member (packer) of one shop."""
+
+    __tablename__ = "shop_staff"
+    __table_args__ = (UniqueConstraint("shop_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shop: Mapped[Shop] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class CourierGrant(Base):
+    """A courier's sub-account in a shop, shown as ``shop:person``."""
+
+    __tablename__ = "courier_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    view_recipient: Mapped[bool] = mapped_column(default=False)
+    export_addresses: Mapped[bool] = mapped_column(default=False)
+    print_labels: Mapped[bool] = mapped_column(default=False)
+    mark_shipped: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    last_used_at: Mapped[datetime | None]
+
+    shop: Mapped[Shop] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def handle(self) -> str:
+        return f"{self.shop.name}:{self.user.username}"
+
+    def status_at(self, now: datetime) -> GrantStatus:
+        if self.revoked_at is not None:
+            return GrantStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return GrantStatus.EXPIRED
+        return GrantStatus.ACTIVE
+
+    @property
+    def status(self) -> GrantStatus:
+        return self.status_at(utcnow())
+
+    def allows(self, permission: str) -> bool:
+        if permission not in GRANT_PERMISSIONS:
+            raise ValueError(f"unknown grant permission {permission!r}")
+        return bool(getattr(self, permission))
+
+    @property
+    def permissions(self) -> list[str]:
+        return [p for p in GRANT_PERMISSIONS if getattr(self, p)]
+
+
+class Invitation(Base):
+    """A single-use code that turns an existing courier login into a grant."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    # sha256 of the code; the code itself is shown once to the seller.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    view_recipient: Mapped[bool] = mapped_column(default=False)
+    export_addresses: Mapped[bool] = mapped_column(default=False)
+    print_labels: Mapped[bool] = mapped_column(default=False)
+    mark_shipped: Mapped[bool] = mapped_column(default=False)
+    grant_expires_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    cancelled_at: Mapped[datetime | None]
+
+    shop: Mapped[Shop] = relationship()
+    used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id])
+
+    @property
+    def permissions(self) -> list[str]:
+        return [p for p in GRANT_PERMISSIONS if getattr(self, p)]
+
+    def status_at(self, now: datetime) -> str:
+        if self.used_at is not None:
+            return "used"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if self.expires_at <= now:
+            return "expired"
+        return "open"

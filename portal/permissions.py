@@ -1,0 +1,184 @@
+"""Who may do what: the one place that decides access.
+
+Every endpoint has an entry in ``POLICY``. ``enforce()`` runs before every request: it finds the
+endpoint's rule, loads the objects named in the URL (shop, grant, invitation, staff, user), checks
+that they belong together and that the signed-in user stands in the right relation to their shop,
+and refuses otherwise. An endpoint with no rule is refused (and create_app refuses to start).
+Another shop's object is a 404, as if it did not exist.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import exists, select
+
+from portal.extensions import db
+from portal.models import CourierGrant, Invitation, Shop, ShopStaff, User
+from portal.models.base import utcnow
+from portal.services import shops as shop_service
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN_ANY = "signed_in_any"  # signed in, even with a one-time password still to change
+SIGNED_IN = "signed_in"  # signed in with a password of their own
+OPERATOR = "operator"  # the platform operator
+SHOP_OWNER = "shop_owner"  # owns the shop in the URL
+SHOP_MEMBER = "shop_member"  # owns the shop or is its seller staff
+COURIER = "courier"  # holds at least one active grant
+COURIER_IN_SHOP = "courier_in_shop"  # holds an active grant in the shop in the URL
+
+
+@dataclass(frozen=True)
+class Rule:
+    level: str
+    # For COURIER_IN_SHOP: the grant switch the route needs (None: any active grant).
+    permission: str | None = None
+
+
+POLICY: dict[str, Rule] = {
+    "static": Rule(PUBLIC),
+    "public.index": Rule(PUBLIC),
+    "public.healthz": Rule(PUBLIC),
+    "public.set_language": Rule(PUBLIC),
+    "auth.login": Rule(PUBLIC),
+    "auth.register": Rule(PUBLIC),
+    "auth.logout": Rule(SIGNED_IN_ANY),
+    "account.password": Rule(SIGNED_IN_ANY),
+    "account.home": Rule(SIGNED_IN),
+    "account.redeem": Rule(SIGNED_IN),
+    "seller.shop_new": Rule(SIGNED_IN),
+    "seller.shop_home": Rule(SHOP_OWNER),
+    "seller.shop_settings": Rule(SHOP_OWNER),
+    "seller.grants": Rule(SHOP_OWNER),
+    "seller.grant_new_login": Rule(SHOP_OWNER),
+    "seller.grant_edit": Rule(SHOP_OWNER),
+    "seller.grant_revoke": Rule(SHOP_OWNER),
+    "seller.invitation_new": Rule(SHOP_OWNER),
+    "seller.invitation_cancel": Rule(SHOP_OWNER),
+    "seller.staff": Rule(SHOP_OWNER),
+    "seller.staff_remove": Rule(SHOP_OWNER),
+    "seller.audit_log": Rule(SHOP_OWNER),
+    "staff.shop_home": Rule(SHOP_MEMBER),
+    "courier.home": Rule(COURIER),
+    "courier.shop_home": Rule(COURIER_IN_SHOP),
+    "operator.home": Rule(OPERATOR),
+    "operator.users": Rule(OPERATOR),
+    "operator.user_toggle": Rule(OPERATOR),
+    "operator.shops": Rule(OPERATOR),
+    "operator.audit_log": Rule(OPERATOR),
+}
+
+# URL arguments that name an object, and how to find the shop it belongs to.
+OBJECT_ARGS: dict[str, tuple[str, type]] = {
+    "shop_id": ("shop", Shop),
+    "grant_id": ("grant", CourierGrant),
+    "invitation_id": ("invitation", Invitation),
+    "staff_id": ("staff", ShopStaff),
+    "user_id": ("user", User),
+}
+
+
+def check_policy_covers(app) -> None:
+    """Refuse to start when an endpoint has no rule: a forgotten route must not be open."""
+    missing = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - POLICY.keys())
+    if missing:
+        raise RuntimeError(f"endpoints without an access rule in portal/permissions.py: {', '.join(missing)}")
+
+
+def _load_objects(view_args: dict) -> dict:
+    """Load every object named in the URL; 404 if one is missing or they belong to different shops."""
+    loaded: dict = {}
+    shop_ids = set()
+    for arg, value in view_args.items():
+        if arg not in OBJECT_ARGS:
+            continue
+        name, model = OBJECT_ARGS[arg]
+        obj = db.session.get(model, value)
+        if obj is None:
+            abort(404)
+        loaded[name] = obj
+        if model is Shop:
+            shop_ids.add(obj.id)
+        elif hasattr(obj, "shop_id"):
+            shop_ids.add(obj.shop_id)
+    if len(shop_ids) > 1:
+        abort(404)
+    if shop_ids and "shop" not in loaded:
+        loaded["shop"] = db.session.get(Shop, shop_ids.pop())
+    return loaded
+
+
+def owns(user: User, shop: Shop) -> bool:
+    return shop.owner_id == user.id
+
+
+def is_staff(user: User, shop: Shop) -> bool:
+    query = select(exists().where(ShopStaff.shop_id == shop.id, ShopStaff.user_id == user.id))
+    return bool(db.session.scalar(query))
+
+
+def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
+    shop = objects.get("shop")
+    if rule.level == SIGNED_IN:
+        return True
+    if rule.level == OPERATOR:
+        return user.is_operator
+    if rule.level == SHOP_OWNER:
+        return shop is not None and owns(user, shop)
+    if rule.level == SHOP_MEMBER:
+        return shop is not None and (owns(user, shop) or is_staff(user, shop))
+    if rule.level == COURIER:
+        return bool(shop_service.active_grants(user))
+    if rule.level == COURIER_IN_SHOP:
+        grant = shop_service.active_grant(user, shop.id) if shop is not None else None
+        if grant is None or (rule.permission and not grant.allows(rule.permission)):
+            return False
+        g.grant = grant
+        if shop_service.touch_grant(grant, now):
+            db.session.commit()
+        return True
+    raise RuntimeError(f"unknown access level {rule.level!r}")
+
+
+def enforce():
+    """before_request: apply the endpoint's rule. Returns a redirect or aborts when refused."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no route matched: Flask answers 404/405 itself
+    rule = POLICY.get(endpoint)
+    if rule is None:
+        abort(403)
+    if rule.level == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    if rule.level != SIGNED_IN_ANY and current_user.must_change_password:
+        return redirect(url_for("account.password"))
+    if rule.level == SIGNED_IN_ANY:
+        return None
+    objects = _load_objects(request.view_args or {})
+    if not _allowed(rule, current_user, objects, utcnow()):
+        # Another shop's object does not exist for this user; an area they lack is forbidden.
+        abort(404 if objects else 403)
+    g.objects = objects
+    return None
+
+
+def resolved(name: str):
+    """An object enforce() loaded and checked for this request (``shop``, ``grant``, ...)."""
+    return g.objects[name]
+
+
+def can(action: str, shop: Shop | None = None) -> bool:
+    """Template check for showing a button; the same facts enforce() uses."""
+    if not current_user.is_authenticated:
+        return False
+    if action == "operate":
+        return current_user.is_operator
+    if shop is None:
+        return False
+    if action == "manage":
+        return owns(current_user, shop)
+    grant = shop_service.active_grant(current_user, shop.id)
+    return grant is not None and grant.allows(action)

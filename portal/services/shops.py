@@ -1,0 +1,286 @@
+"""Shops, seller staff, courier grants (sub-accounts) and invitation codes."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+
+from portal.extensions import db
+from portal.models import GRANT_PERMISSIONS, CourierGrant, Invitation, Shop, ShopStaff, User
+from portal.models.base import utcnow
+from portal.services import accounts, audit
+from portal.services.errors import ConflictError, InvalidDataError
+
+# Unambiguous letters and digits for codes read aloud or typed from a phone.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INVITATION_HOURS = 72
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """What a grant allows and until when."""
+
+    view_recipient: bool = False
+    export_addresses: bool = False
+    print_labels: bool = False
+    mark_shipped: bool = False
+    expires_at: datetime | None = None
+
+    def permissions(self) -> dict[str, bool]:
+        return {p: bool(getattr(self, p)) for p in GRANT_PERMISSIONS}
+
+    def check(self, now: datetime) -> None:
+        """:raise InvalidDataError: an expiry date in the past."""
+        if self.expires_at is not None and self.expires_at <= now:
+            message = _("The expiry date must be in the future.")
+            raise InvalidDataError(message, {"expires_on": message})
+
+
+# Shops ----------------------------------------------------------------------------------------
+
+
+def create_shop(owner: User, name: str) -> Shop:
+    """:raise InvalidDataError: empty name."""
+    name = (name or "").strip()
+    if not name:
+        message = _("Give the shop a name.")
+        raise InvalidDataError(message, {"shop_name": message})
+    shop = Shop(name=name[:80], owner=owner)
+    db.session.add(shop)
+    db.session.flush()
+    audit.record("shop_created", actor=owner, shop=shop, target=shop.name)
+    return shop
+
+
+def update_settings(shop: Shop, *, actor: User, **settings) -> None:
+    """Change shop settings (name, promise hours, detail days, privacy labels, pickup rule)."""
+    changed = {}
+    for key, value in settings.items():
+        if getattr(shop, key) != value:
+            changed[key] = value
+            setattr(shop, key, value)
+    if changed:
+        audit.record("shop_settings", actor=actor, shop=shop, **changed)
+
+
+def shops_owned_by(user: User) -> list[Shop]:
+    return list(db.session.scalars(select(Shop).where(Shop.owner_id == user.id).order_by(Shop.name, Shop.id)))
+
+
+# Seller staff ---------------------------------------------------------------------------------
+
+
+def add_staff_login(
+    shop: Shop, *, actor: User, username: str, one_time_password: str, display_name: str = ""
+) -> ShopStaff:
+    """Create a packer login for this shop; the password must be changed at first sign-in."""
+    user = accounts.create_user(username, one_time_password, display_name=display_name, must_change_password=True)
+    staff = ShopStaff(shop=shop, user=user)
+    db.session.add(staff)
+    audit.record("staff_added", actor=actor, shop=shop, target=user.username)
+    return staff
+
+
+def remove_staff(staff: ShopStaff, *, actor: User) -> None:
+    audit.record("staff_removed", actor=actor, shop=staff.shop, target=staff.user.username)
+    db.session.delete(staff)
+
+
+def staff_of(shop: Shop) -> list[ShopStaff]:
+    return list(
+        db.session.scalars(
+            select(ShopStaff).join(ShopStaff.user).where(ShopStaff.shop_id == shop.id).order_by(User.username)
+        )
+    )
+
+
+def staff_shops_of(user: User) -> list[Shop]:
+    query = select(Shop).join(ShopStaff, ShopStaff.shop_id == Shop.id).where(ShopStaff.user_id == user.id)
+    return list(db.session.scalars(query.order_by(Shop.name)))
+
+
+# Courier grants -------------------------------------------------------------------------------
+
+
+def _active_grant_query(user_id: int, now: datetime):
+    return select(CourierGrant).where(
+        CourierGrant.user_id == user_id,
+        CourierGrant.revoked_at.is_(None),
+        or_(CourierGrant.expires_at.is_(None), CourierGrant.expires_at > now),
+    )
+
+
+def active_grant(user: User, shop_id: int) -> CourierGrant | None:
+    """The grant that lets this user work in this shop right now, read fresh on every call."""
+    query = _active_grant_query(user.id, utcnow()).where(CourierGrant.shop_id == shop_id)
+    return db.session.scalars(query.order_by(CourierGrant.id.desc())).first()
+
+
+def active_grants(user: User) -> list[CourierGrant]:
+    query = _active_grant_query(user.id, utcnow()).join(CourierGrant.shop).order_by(Shop.name, Shop.id)
+    return list(db.session.scalars(query))
+
+
+def grants_of(shop: Shop) -> list[CourierGrant]:
+    """Every grant of a shop, active first, then newest."""
+    query = select(CourierGrant).where(CourierGrant.shop_id == shop.id).order_by(CourierGrant.id.desc())
+    grants = list(db.session.scalars(query))
+    return sorted(grants, key=lambda g: g.status != "active")
+
+
+def _ensure_no_active_grant(shop: Shop, user: User) -> None:
+    if user.id == shop.owner_id:
+        raise ConflictError(_("You own this shop: you cannot be its courier."))
+    if active_grant(user, shop.id) is not None:
+        raise ConflictError(
+            _("%(user)s already has an active sub-account in %(shop)s.", user=user.username, shop=shop.name)
+        )
+
+
+def create_courier_login(
+    shop: Shop, *, actor: User, username: str, one_time_password: str, terms: GrantTerms, display_name: str = ""
+) -> CourierGrant:
+    """A new courier login with a one-time password, and its grant in this shop.
+
+    :raise InvalidDataError: username taken or malformed, weak password, expiry in the past.
+    """
+    terms.check(utcnow())
+    user = accounts.create_user(username, one_time_password, display_name=display_name, must_change_password=True)
+    grant = CourierGrant(
+        shop=shop, user=user, created_by_id=actor.id, expires_at=terms.expires_at, **terms.permissions()
+    )
+    db.session.add(grant)
+    db.session.flush()
+    audit.record("grant_created", actor=actor, shop=shop, target=grant.handle, new_login=True, **terms.permissions())
+    return grant
+
+
+def update_grant(grant: CourierGrant, *, actor: User, terms: GrantTerms) -> None:
+    """:raise ConflictError: the grant was revoked. :raise InvalidDataError: expiry in the past."""
+    if grant.revoked_at is not None:
+        raise ConflictError(_("This sub-account has been revoked; invite the courier again."))
+    terms.check(utcnow())
+    for key, value in terms.permissions().items():
+        setattr(grant, key, value)
+    grant.expires_at = terms.expires_at
+    audit.record(
+        "grant_changed",
+        actor=actor,
+        shop=grant.shop,
+        target=grant.handle,
+        expires_at=terms.expires_at.isoformat() if terms.expires_at else None,
+        **terms.permissions(),
+    )
+
+
+def revoke_grant(grant: CourierGrant, *, actor: User) -> None:
+    """Revoke at once; the courier's next request in this shop is refused.
+
+    :raise ConflictError: already revoked.
+    """
+    if grant.revoked_at is not None:
+        raise ConflictError(_("This sub-account is already revoked."))
+    grant.revoked_at = utcnow()
+    audit.record("grant_revoked", actor=actor, shop=grant.shop, target=grant.handle)
+
+
+def touch_grant(grant: CourierGrant, now: datetime, every: timedelta = timedelta(minutes=1)) -> bool:
+    """Note that the grant was used; at most once a minute, so reads stay reads."""
+    if grant.last_used_at is not None and now - grant.last_used_at < every:
+        return False
+    grant.last_used_at = now
+    return True
+
+
+# Invitations ----------------------------------------------------------------------------------
+
+
+def _hash_code(code: str) -> str:
+    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def create_invitation(
+    shop: Shop, *, actor: User, terms: GrantTerms, hours: int = INVITATION_HOURS
+) -> tuple[Invitation, str]:
+    """A single-use code for an existing courier; returns the invitation and the code (shown once)."""
+    now = utcnow()
+    terms.check(now)
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    invitation = Invitation(
+        shop=shop,
+        code_hash=_hash_code(code),
+        created_by_id=actor.id,
+        expires_at=now + timedelta(hours=hours),
+        grant_expires_at=terms.expires_at,
+        **terms.permissions(),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record("invitation_created", actor=actor, shop=shop, target=f"#{invitation.id}", **terms.permissions())
+    return invitation, code
+
+
+def open_invitations(shop: Shop) -> list[Invitation]:
+    now = utcnow()
+    query = select(Invitation).where(
+        Invitation.shop_id == shop.id,
+        Invitation.used_at.is_(None),
+        Invitation.cancelled_at.is_(None),
+        Invitation.expires_at > now,
+    )
+    return list(db.session.scalars(query.order_by(Invitation.id.desc())))
+
+
+def cancel_invitation(invitation: Invitation, *, actor: User) -> None:
+    """:raise ConflictError: already used, cancelled or expired."""
+    if invitation.status_at(utcnow()) != "open":
+        raise ConflictError(_("This invitation code can no longer be cancelled."))
+    invitation.cancelled_at = utcnow()
+    audit.record("invitation_cancelled", actor=actor, shop=invitation.shop, target=f"#{invitation.id}")
+
+
+def redeem_invitation(user: User, code: str) -> CourierGrant:
+    """Turn an invitation code into a grant for this user; each code works once.
+
+    :raise InvalidDataError: unknown, expired, cancelled or used code.
+    :raise ConflictError: the user owns the shop or already has an active grant there.
+    """
+    now = utcnow()
+    invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code or "")))
+    status = invitation.status_at(now) if invitation else "unknown"
+    messages = {
+        "unknown": _("This invitation code is not valid. Check it with the seller."),
+        "used": _("This invitation code has already been used."),
+        "cancelled": _("This invitation code was cancelled by the seller."),
+        "expired": _("This invitation code has expired. Ask the seller for a new one."),
+    }
+    if status != "open":
+        raise InvalidDataError(messages[status], {"code": messages[status]})
+    _ensure_no_active_grant(invitation.shop, user)
+    # Claim the code atomically: of two simultaneous redemptions only one updates the row.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=now, used_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise InvalidDataError(messages["used"], {"code": messages["used"]})
+    db.session.refresh(invitation)
+    permissions = {p: getattr(invitation, p) for p in GRANT_PERMISSIONS}
+    grant = CourierGrant(
+        shop=invitation.shop,
+        user=user,
+        created_by_id=invitation.created_by_id,
+        expires_at=invitation.grant_expires_at,
+        **permissions,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    audit.record("invitation_redeemed", actor=user, shop=invitation.shop, target=grant.handle, invitation=invitation.id)
+    return grant

@@ -1,0 +1,29 @@
+"""Blueprints, one package per audience; shared helpers for views."""
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+
+from portal.services.errors import DomainError
+
+
+def copy_errors(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's field errors on the form's fields; the rest on the form itself."""
+    placed = False
+    for name, message in error.field_errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)
+
+
+def local_path(target: str | None) -> str | None:
+    """``next`` only if it is a path on this site (no scheme, no host, no //evil.example)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target

@@ -1,0 +1,55 @@
+"""Home, password change, redeeming an invitation code."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from portal.extensions import db
+from portal.services import accounts, shops
+from portal.services.errors import DomainError
+from portal.views import copy_errors
+from portal.views.account import bp
+from portal.views.account.forms import PasswordForm, RedeemForm
+
+
+@bp.get("/")
+def home():
+    """Everything this person can do, by role: shops owned, staff shops, courier grants."""
+    return render_template("account/home.html", redeem_form=RedeemForm())
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """Change the password (required after signing in with a one-time password)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+        except DomainError as error:
+            db.session.rollback()
+            copy_errors(form, error)
+        else:
+            db.session.commit()
+            login_user(user)  # the session id changed with the session version
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("account.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/password.html", form=form), status
+
+
+@bp.post("/invitation")
+def redeem():
+    """An existing courier enters a seller's invitation code and gets the sub-account."""
+    form = RedeemForm()
+    if form.validate_on_submit():
+        try:
+            grant = shops.redeem_invitation(current_user._get_current_object(), form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            copy_errors(form, error)
+            return render_template("account/home.html", redeem_form=form), error.status
+        db.session.commit()
+        flash(_("You now work for %(shop)s.", shop=grant.shop.name), "success")
+        return redirect(url_for("courier.shop_home", shop_id=grant.shop_id))
+    return render_template("account/home.html", redeem_form=form), 422

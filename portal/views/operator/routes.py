@@ -1,0 +1,61 @@
+"""Platform operator: people, shops, the whole audit log."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import CourierGrant, Shop, User
+from portal.permissions import resolved
+from portal.services import accounts, audit
+from portal.views.operator import bp
+from portal.views.seller.forms import ActionForm
+
+
+@bp.get("/")
+def home():
+    counts = {
+        "users": db.session.scalar(select(func.count()).select_from(User)),
+        "shops": db.session.scalar(select(func.count()).select_from(Shop)),
+        "grants": db.session.scalar(
+            select(func.count()).select_from(CourierGrant).where(CourierGrant.revoked_at.is_(None))
+        ),
+    }
+    return render_template("operator/home.html", counts=counts)
+
+
+@bp.get("/users")
+def users():
+    q = request.args.get("q", "").strip().lower()
+    query = select(User).order_by(User.username)
+    if q:
+        query = query.where(User.username.contains(q, autoescape=True))
+    page = db.paginate(query, per_page=50)
+    return render_template("operator/users.html", page=page, q=q, action_form=ActionForm())
+
+
+@bp.post("/users/<int:user_id>/toggle")
+def user_toggle(user_id: int):
+    """Disable or re-enable a login; a disabled login is refused at its next request."""
+    user = resolved("user")
+    accounts.set_disabled(user, not user.is_disabled, actor=current_user._get_current_object())
+    db.session.commit()
+    flash(
+        _("%(user)s is now %(state)s.", user=user.username, state=_("disabled") if user.is_disabled else _("enabled")),
+        "info",
+    )
+    return redirect(url_for("operator.users"))
+
+
+@bp.get("/shops")
+def shops():
+    page = db.paginate(select(Shop).order_by(Shop.id), per_page=50)
+    return render_template("operator/shops.html", page=page)
+
+
+@bp.get("/audit")
+def audit_log():
+    action = request.args.get("action") or None
+    page = db.paginate(audit.all_events(action), per_page=50)
+    return render_template("operator/audit.html", page=page, action=action)

@@ -1,0 +1,157 @@
+"""Every URL rule, as every role and as a stranger, with this shop's and other shops' object ids.
+
+The expectations below are written independently of portal/permissions.py: if the policy and this
+table disagree, or a new endpoint appears that is in neither, the test fails.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+from portal.models import CourierGrant, Invitation, ShopStaff, User
+from portal.services import accounts, shops
+
+ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
+OWNER = {"A": "seller1", "B": "seller2"}
+STAFF = {"A": {"packer1"}, "B": {"packer2"}}
+COURIERS = {"A": {"courier1", "courier2"}, "B": {"courier1"}}
+SIGNED_IN = set(ROLES) - {"anonymous"}
+
+
+def owner(shop):
+    return {OWNER[shop]}
+
+
+EXPECTED = {
+    "static": lambda shop: set(ROLES),
+    "public.index": lambda shop: SIGNED_IN,  # sends strangers to the sign-in page
+    "public.healthz": lambda shop: set(ROLES),
+    "public.set_language": lambda shop: set(ROLES),
+    "auth.login": lambda shop: set(ROLES),
+    "auth.register": lambda shop: set(ROLES),
+    "auth.logout": lambda shop: SIGNED_IN,
+    "account.home": lambda shop: SIGNED_IN,
+    "account.password": lambda shop: SIGNED_IN,
+    "account.redeem": lambda shop: SIGNED_IN,
+    "seller.shop_new": lambda shop: SIGNED_IN,
+    "seller.shop_home": owner,
+    "seller.shop_settings": owner,
+    "seller.grants": owner,
+    "seller.grant_new_login": owner,
+    "seller.grant_edit": owner,
+    "seller.grant_revoke": owner,
+    "seller.invitation_new": owner,
+    "seller.invitation_cancel": owner,
+    "seller.staff": owner,
+    "seller.staff_remove": owner,
+    "seller.audit_log": owner,
+    "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
+    "courier.home": lambda shop: {"courier1", "courier2"},
+    "courier.shop_home": lambda shop: COURIERS[shop],
+    "operator.home": lambda shop: {"operator"},
+    "operator.users": lambda shop: {"operator"},
+    "operator.user_toggle": lambda shop: {"operator"},
+    "operator.shops": lambda shop: {"operator"},
+    "operator.audit_log": lambda shop: {"operator"},
+}
+
+ENDPOINTS = sorted({rule.endpoint for rule in create_app(TestConfig).url_map.iter_rules()})
+
+
+def test_every_endpoint_has_an_expectation():
+    assert set(ENDPOINTS) == set(EXPECTED)
+
+
+def build_world(app):
+    """Demo world plus a stranger, a packer in shop B and an open invitation in each shop."""
+    from portal.services import demo
+    from tests.conftest import DEMO_PASSWORD
+
+    with app.app_context():
+        demo.seed(DEMO_PASSWORD)
+        accounts.create_user("stranger", DEMO_PASSWORD)
+        seller1, seller2 = accounts.find_user("seller1"), accounts.find_user("seller2")
+        shop_a, shop_b = shops.shops_owned_by(seller1)[0], shops.shops_owned_by(seller2)[0]
+        shops.add_staff_login(shop_b, actor=seller2, username="packer2", one_time_password=DEMO_PASSWORD)
+        packer2 = accounts.find_user("packer2")
+        packer2.must_change_password = False
+        shops.create_invitation(shop_a, actor=seller1, terms=shops.GrantTerms(print_labels=True))
+        shops.create_invitation(shop_b, actor=seller2, terms=shops.GrantTerms(print_labels=True))
+        db.session.commit()
+
+        def first(model, shop):
+            return db.session.scalars(select(model).where(model.shop_id == shop.id).order_by(model.id)).first().id
+
+        objects = {}
+        for name, shop in (("A", shop_a), ("B", shop_b)):
+            objects[name] = {
+                "shop_id": shop.id,
+                # courier2's grant in A, courier1's in B: revoking it leaves courier1's A grant alone
+                "grant_id": db.session.scalars(
+                    select(CourierGrant).where(CourierGrant.shop_id == shop.id).order_by(CourierGrant.id.desc())
+                )
+                .first()
+                .id,
+                "invitation_id": first(Invitation, shop),
+                "staff_id": first(ShopStaff, shop),
+                "user_id": db.session.scalar(select(User.id).where(User.username == "stranger")),
+                "code": "zh_CN",
+                "filename": "css/portal.css",
+            }
+        return objects
+
+
+def url_for_rule(rule, values: dict) -> str:
+    return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+
+
+def client_for(app, role: str):
+    client = app.test_client()
+    if role != "anonymous":
+        with app.app_context():
+            session_id = accounts.find_user(role).get_id()
+        with client.session_transaction() as session:
+            session["_user_id"] = session_id
+    return client
+
+
+def reached(role: str, response) -> bool:
+    """True unless refused: 403/404, or (not signed in) sent to the sign-in page."""
+    if response.status_code in (401, 403, 404):
+        return False
+    redirect = response.status_code in (301, 302, 303, 307)
+    return not (role == "anonymous" and redirect and "/login" in response.headers.get("Location", ""))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_access(app, endpoint):
+    objects = build_world(app)
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
+    cases = []
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for shop in ("A", "B"):
+                allowed = EXPECTED[endpoint](shop)
+                for role in ROLES:
+                    cases.append((role in allowed, role, method, url_for_rule(rule, objects[shop]), shop))
+            # Shop A in the path with shop B's objects: nobody may reach it.
+            mixed = {**objects["B"], "shop_id": objects["A"]["shop_id"]}
+            if "shop_id" in rule.arguments and len(rule.arguments & {"grant_id", "invitation_id", "staff_id"}):
+                for role in ROLES:
+                    cases.append((False, role, method, url_for_rule(rule, mixed), "A/B"))
+    # Refusals first: they must change nothing, and an allowed POST may (revoke, remove).
+    cases.sort(key=lambda case: case[0])
+    failures = []
+    for allowed, role, method, url, shop in cases:
+        response = client_for(app, role).open(url, method=method)
+        assert response.status_code < 500, (role, method, url, response.status_code)
+        if reached(role, response) != allowed:
+            failures.append(
+                f"{role} {method} {url} (shop {shop}): {response.status_code}, expected "
+                f"{'allowed' if allowed else 'refused'}"
+            )
+        if not allowed and role != "anonymous":
+            assert response.status_code in (403, 404), (role, method, url, response.status_code)
+    assert not failures, "\n".join(failures)
