@@ -41,11 +41,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# The PostgreSQL 15 server for the second test pass (a client alone is not enough).
+# What the tests need from Debian: the PostgreSQL server for the second pass, Chromium to print
+# labels, poppler-utils to rasterise PDFs, a Chinese font for labels.
+SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei poppler-utils libcairo2
 system-deps:
-	@if [ ! -x "$$(pg_config --bindir 2>/dev/null)/initdb" ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
-		else echo "PostgreSQL server missing: sudo apt-get install postgresql"; fi; \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "missing Debian packages: sudo apt-get install $$missing"; fi; \
 	fi
 
 translations: deps

@@ -13,6 +13,7 @@ from portal import cli, errors, permissions
 from portal.config import CONFIGS, DEV_SECRET_KEY
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models import AuditEvent
+from portal.models.base import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,15 +112,24 @@ def _sqlite_pragmas(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.views import account, auth, courier, operator, public, seller, staff
+    from portal.views import account, api, auth, courier, operator, public, seller, staff
 
-    for module in (public, auth, account, seller, staff, courier, operator):
+    for module in (public, auth, account, seller, staff, courier, operator, api):
         app.register_blueprint(module.bp)
 
 
 def register_template_globals(app: Flask) -> None:
     from portal.views import nav
 
-    app.jinja_env.globals.update(can=permissions.can, languages=app_languages, get_locale=get_locale)
+    app.jinja_env.globals.update(can=permissions.can, languages=app_languages, get_locale=get_locale, utcnow=utcnow)
     app.context_processor(nav.context)
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else "—"
+    from portal.services import orders, privacy
+
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
+        mask_name=privacy.mask_name,
+        mask_phone=privacy.mask_phone,
+        mask_detail=privacy.mask_address_detail,
+        status_label=orders.status_label,
+        yuan=lambda cents: f"¥{cents / 100:,.2f}",
+    )

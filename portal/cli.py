@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from portal.extensions import db
 
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default=DEFAULT_DEMO_PASSWORD, show_default=True, help="Password of every demo login.")
 @click.option("--force", is_flag=True, help="Seed even though the database holds real data.")
 def seed_demo(password: str, force: bool) -> None:

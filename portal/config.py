@@ -17,7 +17,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
-    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Uploads larger than this are refused before they are read (413).
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    PORTAL_UPLOAD_DIR: str | None = None  # default: instance/uploads
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

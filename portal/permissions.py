@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import exists, select
 
 from portal.extensions import db
-from portal.models import CourierGrant, Invitation, Shop, ShopStaff, User
+from portal.models import CourierGrant, ImportBatch, Invitation, Order, Shop, ShopStaff, User
 from portal.models.base import utcnow
 from portal.services import shops as shop_service
 
@@ -59,7 +59,16 @@ POLICY: dict[str, Rule] = {
     "seller.staff": Rule(SHOP_OWNER),
     "seller.staff_remove": Rule(SHOP_OWNER),
     "seller.audit_log": Rule(SHOP_OWNER),
+    "seller.orders_list": Rule(SHOP_OWNER),
+    "seller.order_new": Rule(SHOP_OWNER),
+    "seller.order_detail": Rule(SHOP_OWNER),
+    "seller.order_cancel": Rule(SHOP_OWNER),
+    "seller.import_upload": Rule(SHOP_OWNER),
+    "seller.import_preview": Rule(SHOP_OWNER),
+    "seller.import_confirm": Rule(SHOP_OWNER),
+    "seller.import_discard": Rule(SHOP_OWNER),
     "staff.shop_home": Rule(SHOP_MEMBER),
+    "api.orders_upsert": Rule(SHOP_OWNER),
     "courier.home": Rule(COURIER),
     "courier.shop_home": Rule(COURIER_IN_SHOP),
     "operator.home": Rule(OPERATOR),
@@ -76,6 +85,8 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "invitation_id": ("invitation", Invitation),
     "staff_id": ("staff", ShopStaff),
     "user_id": ("user", User),
+    "order_id": ("order", Order),
+    "batch_id": ("batch", ImportBatch),
 }
 
 
@@ -152,6 +163,8 @@ def enforce():
     if rule.level == PUBLIC:
         return None
     if not current_user.is_authenticated:
+        if request.blueprint == "api":
+            abort(401)
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if rule.level != SIGNED_IN_ANY and current_user.must_change_password:
         return redirect(url_for("account.password"))

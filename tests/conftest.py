@@ -16,14 +16,22 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file per test)'}"
 
 
+_pg_schema_ready = False
+
+
 @pytest.fixture
 def app(tmp_path):
+    """SQLite: a new file per test. PostgreSQL: the schema is built once, and emptied after each test."""
+    global _pg_schema_ready
     uri = PG_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, PORTAL_UPLOAD_DIR=str(tmp_path / "uploads"))
     with app.app_context():
-        if PG_URL:
+        if not PG_URL:
+            db.create_all()
+        elif not _pg_schema_ready:
             db.drop_all()
-        db.create_all()
+            db.create_all()
+            _pg_schema_ready = True
     yield app
     with app.app_context():
         db.session.remove()

@@ -2,17 +2,30 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
 from portal.models.shop import GRANT_PERMISSIONS, CourierGrant, GrantStatus, Invitation, Shop, ShopStaff
 from portal.models.user import User
+from portal.models.waybill import CheckRule, CourierCompany, Waybill, WaybillRange, WaybillStatus
 
 __all__ = [
     "GRANT_PERMISSIONS",
     "AuditEvent",
     "Base",
+    "CheckRule",
+    "CourierCompany",
     "CourierGrant",
     "GrantStatus",
+    "ImportBatch",
     "Invitation",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "OrderSource",
+    "OrderStatus",
     "Shop",
     "ShopStaff",
     "User",
+    "Waybill",
+    "WaybillRange",
+    "WaybillStatus",
 ]

@@ -31,6 +31,12 @@ class Shop(Base):
     detail_days: Mapped[int] = mapped_column(default=7)
     privacy_labels: Mapped[bool] = mapped_column(default=True)
     require_packed_for_pickup: Mapped[bool] = mapped_column(default=True)
+    # Ship-from, printed in the label's sender zone.
+    sender_name: Mapped[str] = mapped_column(String(80), default="")
+    sender_phone: Mapped[str] = mapped_column(String(32), default="")
+    sender_address: Mapped[str] = mapped_column(String(300), default="")
+    # GB/T 2260 code of the ship-from district (for origin anomaly regions).
+    sender_region_code: Mapped[str] = mapped_column(String(6), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()

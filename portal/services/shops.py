@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from portal.extensions import db
 from portal.models import GRANT_PERMISSIONS, CourierGrant, Invitation, Shop, ShopStaff, User
 from portal.models.base import utcnow
-from portal.services import accounts, audit
+from portal.services import accounts, audit, regions
 from portal.services.errors import ConflictError, InvalidDataError
 
 # Unambiguous letters and digits for codes read aloud or typed from a phone.
@@ -56,12 +56,14 @@ def create_shop(owner: User, name: str) -> Shop:
 
 
 def update_settings(shop: Shop, *, actor: User, **settings) -> None:
-    """Change shop settings (name, promise hours, detail days, privacy labels, pickup rule)."""
+    """Change shop settings (name, promise hours, detail days, privacy labels, pickup rule, ship-from)."""
     changed = {}
     for key, value in settings.items():
         if getattr(shop, key) != value:
             changed[key] = value
             setattr(shop, key, value)
+    if "sender_address" in changed:
+        shop.sender_region_code = regions.parse_address(shop.sender_address).code if shop.sender_address else ""
     if changed:
         audit.record("shop_settings", actor=actor, shop=shop, **changed)
 

@@ -20,7 +20,7 @@ class Nav:
 def context() -> dict:
     """Context processor: the header's data, computed once per rendered page."""
     nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
-    if current_user.is_authenticated and not current_user.must_change_password:
+    if current_user and current_user.is_authenticated and not current_user.must_change_password:
         nav.owned = shops.shops_owned_by(current_user)
         nav.staff_of = shops.staff_shops_of(current_user)
         nav.grants = shops.active_grants(current_user)

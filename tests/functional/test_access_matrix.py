@@ -10,8 +10,8 @@ from sqlalchemy import select
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from portal.models import CourierGrant, Invitation, ShopStaff, User
-from portal.services import accounts, shops
+from portal.models import CourierGrant, ImportBatch, Invitation, Order, ShopStaff, User
+from portal.services import accounts, orders, shops
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -47,6 +47,15 @@ EXPECTED = {
     "seller.staff": owner,
     "seller.staff_remove": owner,
     "seller.audit_log": owner,
+    "seller.orders_list": owner,
+    "seller.order_new": owner,
+    "seller.order_detail": owner,
+    "seller.order_cancel": owner,
+    "seller.import_upload": owner,
+    "seller.import_preview": owner,
+    "seller.import_confirm": owner,
+    "seller.import_discard": owner,
+    "api.orders_upsert": owner,
     "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
     "courier.home": lambda shop: {"courier1", "courier2"},
     "courier.shop_home": lambda shop: COURIERS[shop],
@@ -64,13 +73,23 @@ def test_every_endpoint_has_an_expectation():
     assert set(ENDPOINTS) == set(EXPECTED)
 
 
+ORDER = {
+    "platform_order_no": "3921000000000000001",
+    "recipient_name": "张伟",
+    "recipient_phone": "13812345678",
+    "address": "浙江省 杭州市 西湖区 文三路 90 号 5 幢 302 室(310012)",
+    "paid_at": "2026-11-25 10:00:00",
+    "item_title": "西湖龙井 250g",
+}
+
+
 def build_world(app):
     """Demo world plus a stranger, a packer in shop B and an open invitation in each shop."""
     from portal.services import demo
     from tests.conftest import DEMO_PASSWORD
 
     with app.app_context():
-        demo.seed(DEMO_PASSWORD)
+        demo.seed(DEMO_PASSWORD, with_orders=False)
         accounts.create_user("stranger", DEMO_PASSWORD)
         seller1, seller2 = accounts.find_user("seller1"), accounts.find_user("seller2")
         shop_a, shop_b = shops.shops_owned_by(seller1)[0], shops.shops_owned_by(seller2)[0]
@@ -79,6 +98,9 @@ def build_world(app):
         packer2.must_change_password = False
         shops.create_invitation(shop_a, actor=seller1, terms=shops.GrantTerms(print_labels=True))
         shops.create_invitation(shop_b, actor=seller2, terms=shops.GrantTerms(print_labels=True))
+        for shop, seller in ((shop_a, seller1), (shop_b, seller2)):
+            db.session.add(ImportBatch(shop_id=shop.id, created_by_id=seller.id, file_name="x.csv"))
+            orders.create_order(shop, ORDER, actor=seller)
         db.session.commit()
 
         def first(model, shop):
@@ -96,6 +118,8 @@ def build_world(app):
                 .id,
                 "invitation_id": first(Invitation, shop),
                 "staff_id": first(ShopStaff, shop),
+                "order_id": first(Order, shop),
+                "batch_id": first(ImportBatch, shop),
                 "user_id": db.session.scalar(select(User.id).where(User.username == "stranger")),
                 "code": "zh_CN",
                 "filename": "css/portal.css",
@@ -138,7 +162,13 @@ def test_access(app, endpoint):
                     cases.append((role in allowed, role, method, url_for_rule(rule, objects[shop]), shop))
             # Shop A in the path with shop B's objects: nobody may reach it.
             mixed = {**objects["B"], "shop_id": objects["A"]["shop_id"]}
-            if "shop_id" in rule.arguments and len(rule.arguments & {"grant_id", "invitation_id", "staff_id"}):
+            if "shop_id" in rule.arguments and rule.arguments & {
+                "grant_id",
+                "invitation_id",
+                "staff_id",
+                "order_id",
+                "batch_id",
+            }:
                 for role in ROLES:
                     cases.append((False, role, method, url_for_rule(rule, mixed), "A/B"))
     # Refusals first: they must change nothing, and an allowed POST may (revoke, remove).

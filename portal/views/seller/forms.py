@@ -5,7 +5,18 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.services.shops import GrantTerms
@@ -33,6 +44,9 @@ class SettingsForm(FlaskForm):
     )
     privacy_labels = BooleanField(_l("Print privacy labels (masked recipient)"))
     require_packed_for_pickup = BooleanField(_l("Pickup needs the parcel packed first"))
+    sender_name = StringField(_l("Sender name on labels"), validators=[Length(max=80)])
+    sender_phone = StringField(_l("Sender phone"), validators=[Length(max=32)])
+    sender_address = StringField(_l("Ship-from address"), validators=[Length(max=300)])
 
 
 class GrantTermsForm(FlaskForm):
@@ -67,3 +81,67 @@ class StaffForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40)])
     display_name = StringField(_l("Name"), validators=[Length(max=80)])
     one_time_password = PasswordField(_l("One-time password"), validators=[DataRequired(), Length(max=200)])
+
+
+class OrderFilterForm(FlaskForm):
+    """The order list's filters (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("State"),
+        choices=[
+            SelectChoice("", _l("All states")),
+            SelectChoice("pending", _l("pending")),
+            SelectChoice("labelled", _l("labelled")),
+            SelectChoice("packed", _l("packed")),
+            SelectChoice("shipped", _l("shipped")),
+            SelectChoice("cancelled", _l("cancelled")),
+        ],
+        default="",
+    )
+    due = SelectField(
+        _l("Deadline"),
+        choices=[
+            SelectChoice("", _l("Any deadline")),
+            SelectChoice("overdue", _l("Overdue")),
+            SelectChoice("6", _l("Due within 6 h")),
+            SelectChoice("24", _l("Due within 24 h")),
+            SelectChoice("48", _l("Due within 48 h")),
+        ],
+        default="",
+    )
+    province = SelectField(_l("Destination province"), choices=[], default="", validate_choice=False)
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    flagged = BooleanField(_l("Address needs fixing"))
+
+
+class OrderForm(FlaskForm):
+    platform_order_no = StringField(_l("Order number"), validators=[DataRequired(), Length(max=64)])
+    buyer_nick = StringField(_l("Buyer nickname"), validators=[Length(max=80)])
+    recipient_name = StringField(_l("Recipient"), validators=[DataRequired(), Length(max=80)])
+    recipient_phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=32)])
+    address = StringField(
+        _l("Address (province city district, street, room)"), validators=[DataRequired(), Length(max=400)]
+    )
+    item_title = StringField(_l("Item"), validators=[DataRequired(), Length(max=300)])
+    quantity = IntegerField(_l("Quantity"), default=1, validators=[DataRequired(), NumberRange(min=1, max=100000)])
+    paid_at = DateTimeLocalField(_l("Paid at (China time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    buyer_message = TextAreaField(_l("Buyer message"), validators=[Length(max=2000)])
+    seller_memo = TextAreaField(_l("Seller memo"), validators=[Length(max=2000)])
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Length(max=300)])
+
+
+class ImportForm(FlaskForm):
+    orders_file = FileField(
+        _l("Orders file (ExportOrderList…, CSV or XLSX)"),
+        validators=[FileRequired(), FileAllowed(["csv", "xlsx", "txt"], _l("A CSV or XLSX file, please."))],
+    )
+    items_file = FileField(
+        _l("Items file (ExportOrderDetailList…, optional)"),
+        validators=[Optional(), FileAllowed(["csv", "xlsx", "txt"], _l("A CSV or XLSX file, please."))],
+    )

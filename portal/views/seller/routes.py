@@ -52,6 +52,9 @@ def shop_settings(shop_id: int):
             detail_days=form.detail_days.data if form.detail_days.data is not None else 7,
             privacy_labels=form.privacy_labels.data,
             require_packed_for_pickup=form.require_packed_for_pickup.data,
+            sender_name=(form.sender_name.data or "").strip(),
+            sender_phone=(form.sender_phone.data or "").strip(),
+            sender_address=(form.sender_address.data or "").strip(),
         )
         db.session.commit()
         flash(_("Settings saved."), "success")

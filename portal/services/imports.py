@@ -1,0 +1,707 @@
+"""Importing a seller centre's order export (orders file, optional items file): preview it, then apply it.
+
+Both files are read as streams, CSV (UTF-8 with or without BOM, or GBK/GB18030) or XLSX, told apart by
+their content. Rows are handled in chunks of ``CHUNK_ROWS``: each chunk is mapped to the fields of
+``orders.validate_order``, validated by it and saved by ``orders.save_orders`` (which places the chunk's
+addresses in one ``regions.parse_addresses`` call). Only the order numbers seen so far (for duplicates)
+and small counters span the file, so memory does not grow with it. The items file is first checked row by
+row into a private temporary SQLite file keyed by order number; each chunk of orders takes its items from
+there.
+"""
+
+import codecs
+import csv
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+from itertools import chain
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import Order, OrderSource, OrderStatus, Shop, User
+from portal.services import audit, orders, regions
+from portal.services.errors import InvalidDataError
+from portal.services.orders import clean_text
+
+# Rows validated, address-parsed and saved together: bounds memory and keeps the statements bulk.
+CHUNK_ROWS = 2000
+# Invalid rows kept in a report (the total is always counted).
+MAX_INVALID = 500
+# Row numbers kept for a note such as "items for orders not in the orders file".
+MAX_NOTE_ROWS = 20
+# Distinct statuses counted one by one in a report; the rest are counted together as "…".
+MAX_STATUSES = 50
+READ_BLOCK = 1 << 20
+
+FilePath = str | os.PathLike[str]
+
+# Statuses that mean "paid, waiting to be shipped", compared after _status_key().
+PENDING_STATUSES = frozenset({"买家已付款，等待卖家发货", "paid", "pending", "wait_seller_send_goods"})
+# Excel turned a long order number into a number and lost its last digits: 2.02406E+18.
+_EXCEL_NUMBER = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and .doc) files
+_ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    zh: str  # Taobao's heading
+    en: tuple[str, ...]  # English headings, normalised (lower case, "_" as space); the first is shown
+
+
+ORDER_COLUMNS = (
+    _Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
+    _Column("buyer_nick", "买家会员名", ("buyer nick", "buyer")),
+    _Column("recipient_name", "收货人姓名", ("recipient name", "recipient")),
+    _Column("address", "收货地址", ("address",)),
+    _Column("address_modified", "修改后的收货地址", ("modified address",)),
+    _Column("mobile", "联系手机", ("phone", "mobile")),
+    _Column("landline", "联系电话", ("landline", "telephone")),
+    _Column("status", "订单状态", ("status",)),
+    _Column("paid_at", "订单付款时间", ("paid at", "paid time")),
+    _Column("item_title", "宝贝标题", ("item title", "title")),
+    _Column("quantity", "宝贝总数量", ("quantity",)),
+    _Column("buyer_message", "买家留言", ("buyer message",)),
+    _Column("seller_memo", "订单备注", ("seller memo",)),
+    _Column("amount", "买家实际支付金额", ("amount",)),
+)
+# Each group needs one of its columns.
+ORDER_REQUIRED = (("order_no",), ("recipient_name",), ("address",), ("mobile", "landline"), ("paid_at",))
+
+ITEM_COLUMNS = (
+    _Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
+    _Column("title", "标题", ("title", "item title")),
+    _Column("price", "价格", ("price",)),
+    _Column("quantity", "购买数量", ("quantity",)),
+    _Column("outer_id", "外部系统编号", ("outer id",)),
+    _Column("attributes", "商品属性", ("attributes",)),
+    _Column("package", "套餐信息", ("package",)),
+    _Column("note", "备注", ("note",)),
+    _Column("status", "订单状态", ("status",)),
+    _Column("sku", "商家编码", ("sku",)),
+)
+ITEM_REQUIRED = (("order_no",), ("title",))
+
+# validate_order's field -> our column key, where they differ (phone and address depend on the row).
+_FIELD_COLUMN = {"platform_order_no": "order_no", "items": "item_title"}
+
+
+# The report -------------------------------------------------------------------------------------
+
+
+@dataclass
+class InvalidRow:
+    """One problem: the row as the seller sees it in Excel (the header is row 1) and the column heading."""
+
+    file: str  # "orders" or "items"
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    """What an import of these files does; stored as JSON on the ImportBatch row (``as_dict``/``from_dict``)."""
+
+    rows: int = 0  # data rows read (blank rows are not counted)
+    new: int = 0
+    # Known orders still pending: their details are refreshed.
+    updated: int = 0
+    # Known orders already labelled, packed, shipped or cancelled: never overwritten.
+    skipped: int = 0
+    # Rows not waiting to be shipped, by status as written in the file: not imported, not errors.
+    not_pending: dict[str, int] = field(default_factory=dict)
+    # The first MAX_INVALID problems, in file order; invalid_count counts them all.
+    errors: list[InvalidRow] = field(default_factory=list)
+    invalid_count: int = 0
+    # Addresses whose province and city could not be found: imported and flagged for the seller to fix.
+    unplaced: int = 0
+    item_rows: int = 0
+    # Orders whose items come from the items file instead of 宝贝标题/宝贝总数量.
+    orders_with_items: int = 0
+    # Items-file rows for orders that are not in the orders file (a note, not an error).
+    items_unmatched: int = 0
+    items_unmatched_rows: list[int] = field(default_factory=list)
+
+    @property
+    def importable(self) -> int:
+        return self.new + self.updated
+
+    @property
+    def ok(self) -> bool:
+        """No invalid row and at least one order to create or refresh."""
+        return self.invalid_count == 0 and self.importable > 0
+
+    @property
+    def notes(self) -> list[str]:
+        """Remarks that are not errors, in the current language (call it where a request selects one)."""
+        notes = []
+        if self.items_unmatched:
+            rows = ", ".join(map(str, self.items_unmatched_rows))
+            if self.items_unmatched > len(self.items_unmatched_rows):
+                rows += ", …"
+            notes.append(
+                ngettext(
+                    "%(num)d row of the items file is for an order not in the orders file (row %(rows)s): ignored.",
+                    "%(num)d rows of the items file are for orders not in the orders file (rows %(rows)s): ignored.",
+                    self.items_unmatched,
+                    rows=rows,
+                )
+            )
+        return notes
+
+    def add_invalid(self, file: str, row: int, column: str, message: str) -> None:
+        self.invalid_count += 1
+        if len(self.errors) < MAX_INVALID:
+            self.errors.append(InvalidRow(file, row, column, message))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ImportReport":
+        """The report stored by ``as_dict``; unknown keys are ignored, missing ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["errors"] = [InvalidRow(**row) for row in values.get("errors", [])]
+        return cls(**values)
+
+
+class InvalidImportError(InvalidDataError):
+    """``apply_import`` found invalid rows and wrote nothing; ``report`` lists them."""
+
+    def __init__(self, report: ImportReport):
+        message = ngettext(
+            "%(num)d problem found: nothing was imported.",
+            "%(num)d problems found: nothing was imported.",
+            report.invalid_count,
+        )
+        files = {f"{problem.file}_file" for problem in report.errors} or {"orders_file"}
+        super().__init__(message, dict.fromkeys(sorted(files), message))
+        self.report = report
+
+
+# Preview and apply ------------------------------------------------------------------------------
+
+
+def preview_import(shop: Shop, orders_path: FilePath, items_path: FilePath | None = None) -> ImportReport:
+    """Read and validate an export without writing anything: what ``apply_import`` would do.
+
+    :raise InvalidDataError: a file cannot be read as an export (empty, not a spreadsheet, neither UTF-8
+        nor GBK, no header row, required columns missing); ``field_errors`` names ``orders_file`` or
+        ``items_file``. Problems in rows are not raised: they are in the report.
+    """
+    report = ImportReport()
+    for chunk in _OrderReader(orders_path, items_path, report).chunks():
+        _classify(shop, chunk, report)
+    return report
+
+
+def apply_import(
+    shop: Shop,
+    orders_path: FilePath,
+    items_path: FilePath | None = None,
+    *,
+    actor: User,
+    file_name: str = "",
+    import_batch_id: int | None = None,
+) -> orders.SaveResult:
+    """Import an export: new orders are created, known pending ones refreshed, the others left alone.
+
+    Rows are validated and saved chunk by chunk inside a SAVEPOINT of the caller's transaction (no
+    commit): after the first invalid row nothing more is saved, the rest is only checked, and the
+    savepoint is rolled back, so it is all valid rows or nothing. Items from the items file replace the
+    item made from 宝贝标题/宝贝总数量 for the orders they belong to. Records an ``orders_imported`` audit
+    event for ``file_name`` (default: the orders file's name). Concurrent imports into one shop wait for
+    each other (the shop's row is locked until the caller's transaction ends).
+
+    :raise InvalidDataError: a file cannot be read as an export (as in ``preview_import``).
+    :raise InvalidImportError: (an InvalidDataError) a row is invalid; ``report`` lists the problems.
+    """
+    result = orders.SaveResult()
+    report = ImportReport()
+    _lock(shop)
+    with db.session.begin_nested():  # rolled back if anything below raises
+        for chunk in _OrderReader(orders_path, items_path, report).chunks():
+            if not chunk or report.invalid_count:
+                continue
+            saved = orders.save_orders(
+                shop, chunk, actor=actor, source=OrderSource.IMPORT, import_batch_id=import_batch_id
+            )
+            result.created += saved.created
+            result.updated += saved.updated
+            result.skipped += saved.skipped
+            result.order_ids.extend(saved.order_ids)
+        if report.invalid_count:
+            raise InvalidImportError(report)
+    audit.record(
+        "orders_imported",
+        actor=actor,
+        shop=shop,
+        target=file_name or Path(orders_path).name,
+        created=result.created,
+        updated=result.updated,
+        skipped=result.skipped,
+    )
+    return result
+
+
+def _lock(shop: Shop) -> None:
+    """Lock the shop's row until the caller's transaction ends, with a write that changes nothing.
+
+    A second import into the shop waits, then finds the first one's orders known instead of failing on
+    the unique order number. It also opens the write transaction on SQLite, where pysqlite would
+    otherwise start it with our SAVEPOINT, and RELEASE would then commit it (measured).
+    """
+    db.session.execute(
+        update(Shop).where(Shop.id == shop.id).values(name=Shop.name).execution_options(synchronize_session=False)
+    )
+
+
+def _classify(shop: Shop, chunk: list[orders.OrderInput], report: ImportReport) -> None:
+    """Count a chunk's orders as new, refreshed or skipped, and the addresses that cannot be placed."""
+    if not chunk:
+        return
+    status_of = dict(
+        db.session.execute(
+            select(Order.platform_order_no, Order.status).where(
+                Order.shop_id == shop.id, Order.platform_order_no.in_([o.platform_order_no for o in chunk])
+            )
+        ).all()
+    )
+    addresses = []
+    for order in chunk:
+        status = status_of.get(order.platform_order_no)
+        if status is None:
+            report.new += 1
+        elif status == OrderStatus.PENDING:
+            report.updated += 1
+        else:
+            report.skipped += 1
+            continue
+        addresses.append(order.address)
+    report.unplaced += sum(1 for place in regions.parse_addresses(addresses) if not place.placed)
+
+
+# The orders file --------------------------------------------------------------------------------
+
+
+class _OrderReader:
+    """One pass over the export: chunks of valid pending orders; problems and counts go to the report."""
+
+    def __init__(self, path: FilePath, items_path: FilePath | None, report: ImportReport):
+        self.path = path
+        self.items_path = items_path
+        self.items: _ItemStore | None = None
+        self.report = report
+        # Order number -> first row: the one thing that must span the file.
+        self.seen: dict[str, int] = {}
+
+    def chunks(self) -> Iterator[list[orders.OrderInput]]:
+        """:raise InvalidDataError: a file cannot be read as an export (the orders file is checked first)."""
+        with _open_rows(self.path, "orders_file") as rows:
+            self.header = _read_header(rows, ORDER_COLUMNS, ORDER_REQUIRED, "orders_file")
+            with _item_store(self.items_path, self.report) as self.items:
+                chunk: list[tuple[int, dict[str, Any]]] = []
+                for number, cells in rows:
+                    chunk.append((number, self.header.values(cells)))
+                    if len(chunk) == CHUNK_ROWS:
+                        yield self._validate(chunk)
+                        chunk = []
+                if chunk:
+                    yield self._validate(chunk)
+                if self.items is not None:
+                    self.items.note_unmatched(self.seen, self.report)
+
+    def _validate(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[orders.OrderInput]:
+        report, heading = self.report, self.header.heading
+        pending = []
+        for number, values in chunk:
+            report.rows += 1
+            order_no = clean_text(values["order_no"])
+            status = clean_text(values["status"])
+            is_pending = _is_pending(status)
+            if _EXCEL_NUMBER.match(order_no):
+                if is_pending:
+                    report.add_invalid(
+                        "orders",
+                        number,
+                        heading["order_no"],
+                        _(
+                            "Excel turned order number %(no)s into a number and lost its last digits: "
+                            "use the file as exported.",
+                            no=order_no,
+                        ),
+                    )
+                continue
+            if order_no:
+                first = self.seen.setdefault(order_no, number)
+                if first != number:
+                    report.add_invalid(
+                        "orders",
+                        number,
+                        heading["order_no"],
+                        _("Order %(no)s is also on row %(row)d.", no=order_no, row=first),
+                    )
+                    continue
+            if not is_pending:
+                if status not in report.not_pending and len(report.not_pending) >= MAX_STATUSES:
+                    status = "…"  # a file of made-up statuses must not grow the report without end
+                report.not_pending[status] = report.not_pending.get(status, 0) + 1
+                continue
+            pending.append((number, order_no, values))
+        items_of = self.items.items_for([no for _, no, _ in pending if no]) if self.items is not None else {}
+        valid = []
+        for number, order_no, values in pending:
+            data = _order_data(values)
+            items = items_of.get(order_no)
+            if items:
+                data["items"] = items
+            order, errors = orders.validate_order(data)
+            if errors:
+                for field_name, message in errors:
+                    report.add_invalid("orders", number, self._column(field_name, values), message)
+                continue
+            if items:
+                report.orders_with_items += 1
+            valid.append(order)
+        return valid
+
+    def _column(self, field_name: str, values: dict[str, Any]) -> str:
+        """The heading, as written in the file, of the column a validate_order field came from."""
+        if field_name == "recipient_phone":
+            key = "landline" if not clean_text(values["mobile"]) and clean_text(values["landline"]) else "mobile"
+            if key not in self.header.index:  # a file with 联系电话 only
+                key = "landline"
+        elif field_name == "address":
+            key = "address_modified" if clean_text(values["address_modified"]) else "address"
+        else:
+            key = _FIELD_COLUMN.get(field_name, field_name)
+        return self.header.heading.get(key, field_name)
+
+
+def _order_data(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's cells as the dict validate_order takes."""
+    address = values["address_modified"] if clean_text(values["address_modified"]) else values["address"]
+    phone = values["mobile"] if clean_text(values["mobile"]) else values["landline"]
+    return {
+        "platform_order_no": values["order_no"],
+        "recipient_name": values["recipient_name"],
+        "recipient_phone": phone,
+        "address": address,
+        "paid_at": values["paid_at"],
+        "buyer_nick": values["buyer_nick"],
+        "item_title": values["item_title"],
+        "quantity": values["quantity"],
+        "amount": values["amount"],
+        "buyer_message": values["buyer_message"],
+        "seller_memo": values["seller_memo"],
+    }
+
+
+def _status_key(status: str) -> str:
+    return "".join(status.split()).replace(",", "，").lower()
+
+
+def _is_pending(status: str) -> bool:
+    """Paid and waiting to be shipped. A blank status (or no status column) counts as pending."""
+    return not status or status in PENDING_STATUSES or _status_key(status) in PENDING_STATUSES
+
+
+# The items file ---------------------------------------------------------------------------------
+
+
+class _ItemStore:
+    """The items file, checked row by row, in a private temporary SQLite file keyed by order number."""
+
+    def __init__(self) -> None:
+        # "" = a temporary database on disk, deleted on close: memory stays flat however long the file.
+        self.db = sqlite3.connect("")
+        self.db.execute(
+            "CREATE TABLE item (row INTEGER PRIMARY KEY, order_no TEXT, title TEXT, quantity TEXT,"
+            " sku TEXT, attributes TEXT, price TEXT)"
+        )
+        self.db.execute("CREATE TEMP TABLE wanted (order_no TEXT PRIMARY KEY)")
+
+    def load(self, path: FilePath, report: ImportReport) -> None:
+        """Check and store every row of the items file; problems go to the report.
+
+        :raise InvalidDataError: the file cannot be read as an items file.
+        """
+        with _open_rows(path, "items_file") as rows:
+            header = _read_header(rows, ITEM_COLUMNS, ITEM_REQUIRED, "items_file")
+            batch = []
+            for number, cells in rows:
+                report.item_rows += 1
+                values = header.values(cells)
+                row = self._check(number, values, header, report)
+                if row is not None:
+                    batch.append(row)
+                if len(batch) == CHUNK_ROWS:
+                    self.db.executemany("INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+                    batch = []
+            self.db.executemany("INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+        self.db.execute("CREATE INDEX item_order_no ON item (order_no)")
+
+    @staticmethod
+    def _check(number: int, values: dict[str, Any], header: "_Header", report: ImportReport) -> tuple | None:
+        order_no = clean_text(values["order_no"])
+        title = clean_text(values["title"])
+        attributes = "; ".join(
+            text for text in (clean_text(values[key]) for key in ("attributes", "package", "note")) if text
+        )
+        item = {
+            "title": title,
+            "quantity": _text(values["quantity"]),
+            "price": _text(values["price"]),
+            "sku": clean_text(values["sku"]) or clean_text(values["outer_id"]),
+            "attributes": attributes,
+        }
+        problems = [] if order_no else [(header.heading["order_no"], _("The order number is missing."))]
+        # validate_order's own item rules, one item at a time so each problem gets its row.
+        _items, errors = orders._validate_items({"items": [item]})
+        title_named = False
+        for field_name, message in errors:
+            if field_name == "quantity":
+                key = "quantity"
+            elif not title and not title_named:
+                key, title_named = "title", True
+            else:
+                key = "price"
+            problems.append((header.heading.get(key, key), message))
+        for column, message in problems:
+            report.add_invalid("items", number, column, message)
+        if problems:
+            return None
+        return (number, order_no, title, item["quantity"], item["sku"], attributes, item["price"])
+
+    def items_for(self, order_nos: list[str]) -> dict[str, list[dict[str, str]]]:
+        """Order number -> its items (as validate_order takes them), in file order."""
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((no,) for no in order_nos))
+        items: dict[str, list[dict[str, str]]] = {}
+        for order_no, title, quantity, sku, attributes, price in self.db.execute(
+            "SELECT order_no, title, quantity, sku, attributes, price FROM item"
+            " WHERE order_no IN (SELECT order_no FROM wanted) ORDER BY row"
+        ):
+            items.setdefault(order_no, []).append(
+                {"title": title, "quantity": quantity, "sku": sku, "attributes": attributes, "price": price}
+            )
+        return items
+
+    def note_unmatched(self, seen: dict[str, int], report: ImportReport) -> None:
+        """Count the rows for orders that are not in the orders file (at any status)."""
+        for order_no, row in self.db.execute("SELECT order_no, row FROM item ORDER BY row"):
+            if order_no not in seen:
+                report.items_unmatched += 1
+                if len(report.items_unmatched_rows) < MAX_NOTE_ROWS:
+                    report.items_unmatched_rows.append(row)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@contextmanager
+def _item_store(path: FilePath | None, report: ImportReport) -> Iterator[_ItemStore | None]:
+    if path is None:
+        yield None
+        return
+    store = _ItemStore()
+    try:
+        store.load(path, report)
+        yield store
+    finally:
+        store.close()
+
+
+# Reading spreadsheets ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    index: dict[str, int]  # column key -> position
+    heading: dict[str, str]  # column key -> heading as written (trimmed)
+    keys: tuple[str, ...]  # every column key of the file kind, found or not
+
+    def __post_init__(self) -> None:
+        self.width = max(self.index.values()) + 1
+        # Missing columns read the "" appended to each row by values().
+        self._get = itemgetter(*(self.index.get(key, -1) for key in self.keys))
+
+    def values(self, cells: list[Any]) -> dict[str, Any]:
+        """column key -> the row's cell ("" when the row is short or the file has no such column).
+
+        Pads ``cells`` in place (each row is a fresh list).
+        """
+        if len(cells) < self.width:
+            cells.extend([""] * (self.width - len(cells)))
+        cells.append("")
+        return dict(zip(self.keys, self._get(cells), strict=True))
+
+
+def _heading_key(heading: Any) -> str:
+    """Headings compare without case, surrounding spaces, and with "_" and runs of spaces as one space."""
+    text = "" if heading is None else str(heading)
+    return " ".join(text.replace("\ufeff", "").replace("_", " ").split()).lower()
+
+
+def _read_header(
+    rows: Iterator[tuple[int, list[Any]]],
+    columns: tuple[_Column, ...],
+    required: tuple[tuple[str, ...], ...],
+    file_field: str,
+) -> _Header:
+    """Map the first non-blank row's headings to column keys.
+
+    :raise InvalidDataError: no rows, no known heading, or required columns missing (all named).
+    """
+    lookup: dict[str, str] = {}
+    for column in columns:
+        for name in (column.zh, *column.en):
+            lookup.setdefault(_heading_key(name), column.key)
+    for _number, cells in rows:
+        index: dict[str, int] = {}
+        heading: dict[str, str] = {}
+        for position, cell in enumerate(cells):
+            key = lookup.get(_heading_key(cell))
+            if key is not None and key not in index:
+                index[key] = position
+                heading[key] = str(cell).replace("\ufeff", "").strip()
+        if not index:
+            raise _refusal(
+                file_field,
+                _(
+                    "The first row holds none of the column headings of an order export (such as %(zh)s or %(en)s).",
+                    zh=columns[0].zh,
+                    en=columns[0].en[0].replace(" ", "_"),
+                ),
+            )
+        by_key = {column.key: column for column in columns}
+        missing = [by_key[group[0]] for group in required if not any(key in index for key in group)]
+        if missing:
+            names = ", ".join(f"{column.zh} ({column.en[0].replace(' ', '_')})" for column in missing)
+            raise _refusal(file_field, _("Required columns are missing: %(columns)s.", columns=names))
+        return _Header(index, heading, tuple(column.key for column in columns))
+    raise _refusal(file_field, _("The file is empty."))
+
+
+def _refusal(file_field: str, message: str) -> InvalidDataError:
+    """The error refusing a whole file; ``field_errors`` names the form field of that file."""
+    if file_field == "items_file":
+        message = _("Items file: %(message)s", message=message)
+    return InvalidDataError(message, {file_field: message})
+
+
+@contextmanager
+def _open_rows(path: FilePath, file_field: str) -> Iterator[Iterator[tuple[int, list[Any]]]]:
+    """The non-blank rows of a CSV file or of an XLSX file's first sheet, as (row number in Excel, cells).
+
+    :raise InvalidDataError: the file is empty, not a spreadsheet, or text in neither UTF-8 nor GBK.
+    """
+    kind = _sniff(path, file_field)
+    if kind == "xlsx":
+        # A file object, not the path: openpyxl would refuse a workbook by its name (an upload named .csv).
+        # Formulas come back as their text, as in a CSV: Excel turns the export's ="2024…" cells into
+        # formulas (clean_text unwraps them, with or without a cached value) and =HYPERLINK(…) stays text.
+        with open(path, "rb") as raw:
+            try:
+                workbook = openpyxl.load_workbook(raw, read_only=True, data_only=False)
+            except Exception as error:  # any failure means: a zip file, but not a workbook we can read
+                raise _refusal(file_field, _not_spreadsheet()) from error
+            try:
+                yield _xlsx_rows(workbook)
+            finally:
+                workbook.close()
+    else:
+        with open(path, encoding=kind, newline="") as text:
+            yield _csv_rows(text)
+
+
+def _sniff(path: FilePath, file_field: str) -> str:
+    """Tell XLSX from CSV by content: "xlsx", or the CSV's encoding, utf-8-sig else gb18030 (GBK's superset).
+
+    :raise InvalidDataError: empty, binary (NUL bytes, an .xls or UTF-16 file), or neither encoding fits.
+    """
+    with open(path, "rb") as raw:
+        head = raw.read(8)
+        if not head:
+            raise _refusal(file_field, _("The file is empty."))
+        if head.startswith(_ZIP_SIGNATURE):
+            return "xlsx"
+        if head.startswith(_OLE_SIGNATURE):
+            raise _refusal(file_field, _("This is an old Excel .xls file: save it as .xlsx or CSV, then upload that."))
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise _refusal(
+                file_field, _("This is UTF-16 text: save it as CSV (UTF-8 or GBK) or XLSX, then upload that.")
+            )
+        for encoding in ("utf-8-sig", "gb18030"):
+            raw.seek(0)
+            decoder = codecs.getincrementaldecoder(encoding)()
+            try:
+                while block := raw.read(READ_BLOCK):
+                    if b"\x00" in block:
+                        raise _refusal(file_field, _not_spreadsheet())
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    raise _refusal(
+        file_field,
+        _("Could not read the file as UTF-8 or GBK text: save it as CSV (UTF-8 or GBK) or XLSX, then upload that."),
+    )
+
+
+def _not_spreadsheet() -> str:
+    return _("This is not a spreadsheet: upload the CSV or XLSX file from the seller centre.")
+
+
+def _csv_rows(text: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    lines = iter(text)
+    first = next(lines, "")
+    # Comma as exported; tab when the seller saved "text (tab delimited)" from Excel.
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    # Numbered by record, not by line: a quoted cell may span lines, and Excel shows it as one row.
+    for number, cells in enumerate(csv.reader(chain([first], lines), delimiter=delimiter), start=1):
+        if "".join(cells).strip():
+            yield number, cells
+
+
+def _xlsx_rows(workbook: Any) -> Iterator[tuple[int, list[Any]]]:
+    sheet = workbook.worksheets[0]
+    sheet.reset_dimensions()  # read-only mode trusts the file's stated size, which some writers get wrong
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_xlsx_value(value) for value in row]
+        if any(not isinstance(cell, str) or cell.strip() for cell in cells):
+            yield number, cells
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A cell as text, the way the seller sees it; datetimes stay datetimes for parse_time."""
+    if value is None:
+        return ""
+    if isinstance(value, str | datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)  # naive = China time, for parse_time
+    if isinstance(value, float):
+        # Whole numbers (phones, quantities) without ".0"; beyond 2**53 digits are already lost: keep the
+        # exponent so the order-number check can say so.
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,509 @@
+"""Orders: validation of incoming orders, saving them in bulk, queries, and the one state machine.
+
+Only this module assigns ``Order.status``. Every transition is a single conditional UPDATE, so a
+double click, a second tab or two couriers scanning the same parcel cannot corrupt an order.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, delete, func, insert, or_, select, update
+
+from portal.extensions import db
+from portal.models import Order, OrderEvent, OrderItem, OrderSource, OrderStatus, Shop, User
+from portal.models.base import utcnow
+from portal.services import regions
+from portal.services.errors import ConflictError, InvalidDataError
+
+CHINA = ZoneInfo("Asia/Shanghai")
+ORDER_NO_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+# Order fields that are user text, with their length limits.
+TEXT_LIMITS = {
+    "buyer_nick": 80,
+    "recipient_name": 80,
+    "address": 400,
+    "item_summary": 300,
+    "buyer_message": 2000,
+    "seller_memo": 2000,
+}
+
+# action -> (states it may start from, state it ends in)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "label": (frozenset({OrderStatus.PENDING}), OrderStatus.LABELLED),
+    "pack": (frozenset({OrderStatus.LABELLED}), OrderStatus.PACKED),
+    "ship": (frozenset({OrderStatus.PACKED}), OrderStatus.SHIPPED),
+    "ship_unpacked": (frozenset({OrderStatus.LABELLED, OrderStatus.PACKED}), OrderStatus.SHIPPED),
+    "cancel": (
+        frozenset({OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED}),
+        OrderStatus.CANCELLED,
+    ),
+}
+
+
+@dataclass
+class ItemInput:
+    title: str
+    quantity: int = 1
+    sku: str = ""
+    attributes: str = ""
+    price_cents: int = 0
+
+
+@dataclass
+class OrderInput:
+    """One validated incoming order, whatever it came from (export row, API object, form)."""
+
+    platform_order_no: str
+    recipient_name: str
+    recipient_phone: str
+    address: str
+    paid_at: datetime
+    buyer_nick: str = ""
+    items: list[ItemInput] = field(default_factory=list)
+    amount_cents: int = 0
+    buyer_message: str = ""
+    seller_memo: str = ""
+
+    @property
+    def item_summary(self) -> str:
+        parts = [f"{item.title} ×{item.quantity}" if item.quantity != 1 else item.title for item in self.items]
+        return "; ".join(parts)[:300]
+
+    @property
+    def item_count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+
+@dataclass
+class SaveResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    order_ids: list[int] = field(default_factory=list)
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def clean_text(value) -> str:
+    """Text as a spreadsheet gives it: ``="123"`` and a leading ``'`` unwrapped, spaces trimmed."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1]
+    elif text.startswith("'"):
+        text = text[1:]
+    return text.strip()
+
+
+def normalize_phone(value: str) -> str:
+    phone = re.sub(r"[\s()（）]", "", clean_text(value))
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("86") and len(phone) == 13:
+        phone = phone[2:]
+    return phone.lstrip("-")
+
+
+def parse_time(value) -> datetime | None:
+    """A paid time: an aware datetime, or China time when none is given."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=CHINA).astimezone(UTC)
+    text = clean_text(value)
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        for fmt in TIME_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=CHINA)
+    return parsed.astimezone(UTC)
+
+
+def parse_money(value) -> int | None:
+    """Yuan as text or number → cents; None when it is not an amount."""
+    text = clean_text(value).replace(",", "").replace("¥", "").replace("￥", "")
+    if not text:
+        return 0
+    try:
+        amount = round(float(text) * 100)
+    except ValueError:
+        return None
+    return amount if 0 <= amount < 10**12 else None
+
+
+def validate_order(data: dict) -> tuple[OrderInput | None, list[tuple[str, str]]]:
+    """Check one incoming order given as a dict of field → raw value.
+
+    Fields: platform_order_no, recipient_name, recipient_phone, address, paid_at (all required),
+    buyer_nick, items (list of dicts title/quantity/sku/attributes/price) or item_title + quantity,
+    amount, buyer_message, seller_memo. Returns the order, or None and every (field, message).
+    """
+    errors: list[tuple[str, str]] = []
+    order_no = clean_text(data.get("platform_order_no"))
+    if not order_no:
+        errors.append(("platform_order_no", _("The order number is missing.")))
+    elif not ORDER_NO_RE.match(order_no):
+        errors.append(("platform_order_no", _("The order number may only hold letters, digits, - and _.")))
+    texts = {key: clean_text(data.get(key)) for key in TEXT_LIMITS if key != "item_summary"}
+    for key in ("recipient_name", "address"):
+        if not texts[key]:
+            errors.append((key, _("This field is required.")))
+    for key, text in texts.items():
+        if len(text) > TEXT_LIMITS[key]:
+            errors.append((key, _("Longer than %(n)d characters.", n=TEXT_LIMITS[key])))
+    phone = normalize_phone(data.get("recipient_phone", ""))
+    if not phone:
+        errors.append(("recipient_phone", _("The phone number is missing.")))
+    elif "*" in phone:
+        errors.append(
+            ("recipient_phone", _("The phone number is masked (%(phone)s): export with full details.", phone=phone))
+        )
+    elif not (MOBILE_RE.match(phone) or LANDLINE_RE.match(phone)):
+        errors.append(("recipient_phone", _("%(phone)s is not a mobile or landline number.", phone=phone[:20])))
+    paid_raw = data.get("paid_at")
+    paid_at = parse_time(paid_raw)
+    if paid_at is None:
+        if clean_text(paid_raw):
+            errors.append(
+                ("paid_at", _("%(value)s is not a time (use 2024-06-18 20:15:00).", value=clean_text(paid_raw)[:30]))
+            )
+        else:
+            errors.append(("paid_at", _("The paid time is missing.")))
+    items, item_errors = _validate_items(data)
+    errors.extend(item_errors)
+    amount = parse_money(data.get("amount"))
+    if amount is None:
+        errors.append(("amount", _("%(value)s is not an amount.", value=clean_text(data.get("amount"))[:20])))
+    if errors:
+        return None, errors
+    return (
+        OrderInput(
+            platform_order_no=order_no,
+            recipient_name=texts["recipient_name"],
+            recipient_phone=phone,
+            address=texts["address"],
+            paid_at=paid_at,
+            buyer_nick=texts["buyer_nick"],
+            items=items,
+            amount_cents=amount or 0,
+            buyer_message=texts["buyer_message"],
+            seller_memo=texts["seller_memo"],
+        ),
+        [],
+    )
+
+
+def _quantity(value) -> int | None:
+    text = clean_text(value)
+    if not text:
+        return 1
+    try:
+        quantity = int(float(text))
+    except ValueError:
+        return None
+    return quantity if 0 < quantity <= 100_000 else None
+
+
+def _validate_items(data: dict) -> tuple[list[ItemInput], list[tuple[str, str]]]:
+    raw_items = data.get("items")
+    if raw_items is None:
+        title = clean_text(data.get("item_title"))
+        raw_items = [{"title": title, "quantity": data.get("quantity")}] if title else []
+    if not isinstance(raw_items, list):
+        return [], [("items", _("Items must be a list."))]
+    items, errors = [], []
+    for index, raw in enumerate(raw_items, start=1):
+        if not isinstance(raw, dict):
+            errors.append(("items", _("Item %(n)d is not an object.", n=index)))
+            continue
+        title = clean_text(raw.get("title"))[:300]
+        quantity = _quantity(raw.get("quantity"))
+        price = parse_money(raw.get("price"))
+        if not title:
+            errors.append(("items", _("Item %(n)d has no title.", n=index)))
+        if quantity is None:
+            errors.append(("quantity", _("The quantity must be a whole number from 1 to 100000.")))
+        if price is None:
+            errors.append(("items", _("Item %(n)d has a price that is not an amount.", n=index)))
+        if title and quantity and price is not None:
+            items.append(
+                ItemInput(
+                    title=title,
+                    quantity=quantity,
+                    sku=clean_text(raw.get("sku"))[:80],
+                    attributes=clean_text(raw.get("attributes"))[:300],
+                    price_cents=price,
+                )
+            )
+    return items, errors
+
+
+# Saving ----------------------------------------------------------------------------------------
+
+
+def ship_by_for(shop: Shop, paid_at: datetime) -> datetime:
+    return paid_at + timedelta(hours=shop.promise_hours)
+
+
+def save_orders(
+    shop: Shop, inputs: list[OrderInput], *, actor: User | None, source: str, import_batch_id: int | None = None
+) -> SaveResult:
+    """Insert new orders and update known ones that are still pending; skip the rest.
+
+    Idempotent on the platform order number. Bulk statements, no commit (the caller owns it).
+    """
+    result = SaveResult()
+    if not inputs:
+        return result
+    known = dict(
+        db.session.execute(
+            select(Order.platform_order_no, Order.id).where(
+                Order.shop_id == shop.id, Order.platform_order_no.in_([o.platform_order_no for o in inputs])
+            )
+        ).all()
+    )
+    pending = set(
+        db.session.scalars(
+            select(Order.id).where(Order.id.in_(list(known.values())), Order.status == OrderStatus.PENDING)
+        )
+    )
+    places = regions.parse_addresses([o.address for o in inputs])
+    now = utcnow()
+    new_rows, updates, items_of = [], [], {}
+    for order, place in zip(inputs, places, strict=True):
+        row = _order_row(shop, order, place, now)
+        order_id = known.get(order.platform_order_no)
+        if order_id is None:
+            new_rows.append(
+                {
+                    **row,
+                    "shop_id": shop.id,
+                    "status": OrderStatus.PENDING,
+                    "source": source,
+                    "created_at": now,
+                    "import_batch_id": import_batch_id,
+                }
+            )
+        elif order_id in pending:
+            updates.append({**row, "id": order_id})
+            items_of[order_id] = order.items
+        else:
+            result.skipped += 1
+    if new_rows:
+        inserted = db.session.execute(
+            insert(Order).returning(Order.id, Order.platform_order_no, sort_by_parameter_order=True), new_rows
+        ).all()
+        by_no = {o.platform_order_no: o for o in inputs}
+        for order_id, order_no in inserted:
+            items_of[order_id] = by_no[order_no].items
+            result.order_ids.append(order_id)
+        result.created = len(inserted)
+    if updates:
+        db.session.execute(update(Order), updates)
+        db.session.execute(delete(OrderItem).where(OrderItem.order_id.in_([u["id"] for u in updates])))
+        result.updated = len(updates)
+        result.order_ids.extend(u["id"] for u in updates)
+    item_rows = [
+        {
+            "order_id": order_id,
+            "title": i.title,
+            "sku": i.sku,
+            "attributes": i.attributes,
+            "quantity": i.quantity,
+            "price_cents": i.price_cents,
+        }
+        for order_id, items in items_of.items()
+        for i in items
+    ]
+    if item_rows:
+        db.session.execute(insert(OrderItem), item_rows)
+    return result
+
+
+def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", now: datetime) -> dict:
+    return {
+        "platform_order_no": order.platform_order_no,
+        "buyer_nick": order.buyer_nick,
+        "recipient_name": order.recipient_name,
+        "recipient_phone": order.recipient_phone,
+        "address_raw": order.address,
+        "province": place.province,
+        "city": place.city,
+        "district": place.district,
+        "address_detail": place.detail[:300],
+        "postcode": place.postcode,
+        "province_code": place.province_code,
+        "city_code": place.city_code,
+        "district_code": place.district_code,
+        "address_flagged": not place.placed,
+        "item_summary": order.item_summary,
+        "item_count": order.item_count,
+        "amount_cents": order.amount_cents,
+        "buyer_message": order.buyer_message,
+        "seller_memo": order.seller_memo,
+        "paid_at": order.paid_at,
+        "ship_by": ship_by_for(shop, order.paid_at),
+        "updated_at": now,
+    }
+
+
+def create_order(shop: Shop, data: dict, *, actor: User, source: str = OrderSource.MANUAL) -> Order:
+    """One order from a form.
+
+    :raise InvalidDataError: a field is invalid (all field errors given).
+    :raise ConflictError: the shop already has an order with this number.
+    """
+    order_input, errors = validate_order(data)
+    if errors:
+        first = errors[0][1]
+        raise InvalidDataError(first, dict(reversed(errors)))
+    if db.session.scalar(
+        select(Order.id).where(Order.shop_id == shop.id, Order.platform_order_no == order_input.platform_order_no)
+    ):
+        message = _("Order %(no)s is already in this shop.", no=order_input.platform_order_no)
+        raise ConflictError(message, {"platform_order_no": message})
+    result = save_orders(shop, [order_input], actor=actor, source=source)
+    order = db.session.get(Order, result.order_ids[0])
+    _event(order.id, actor, "created", "", OrderStatus.PENDING, source)
+    return order
+
+
+# The state machine -----------------------------------------------------------------------------
+
+
+def transition(order: Order, action: str, *, actor: User | None, note: str = "", **values) -> None:
+    """Move one order along; ``values`` are other columns set in the same UPDATE.
+
+    :raise ConflictError: the order is not in a state this action starts from (someone was first).
+    """
+    sources, target = TRANSITIONS[action]
+    previous = order.status
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_(sources))
+        .values(status=target, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.refresh(order)
+        raise ConflictError(
+            _(
+                "Order %(no)s is %(status)s: it cannot be %(action)s.",
+                no=order.platform_order_no,
+                status=status_label(order.status),
+                action=action_label(action),
+            )
+        )
+    db.session.refresh(order)
+    _event(order.id, actor, action, previous, target, note)
+
+
+def cancel_order(order: Order, *, actor: User, reason: str = "") -> None:
+    transition(order, "cancel", actor=actor, note=reason)
+
+
+def _event(order_id: int, actor: User | None, action: str, from_status: str, to_status: str, note: str = "") -> None:
+    db.session.add(
+        OrderEvent(
+            order_id=order_id,
+            actor_id=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note[:300],
+        )
+    )
+
+
+def status_label(status: str) -> str:
+    return {
+        OrderStatus.PENDING: _("pending"),
+        OrderStatus.LABELLED: _("labelled"),
+        OrderStatus.PACKED: _("packed"),
+        OrderStatus.SHIPPED: _("shipped"),
+        OrderStatus.CANCELLED: _("cancelled"),
+    }.get(status, status)
+
+
+def action_label(action: str) -> str:
+    return {
+        "label": _("labelled"),
+        "pack": _("packed"),
+        "ship": _("shipped"),
+        "ship_unpacked": _("shipped"),
+        "cancel": _("cancelled"),
+    }.get(action, action)
+
+
+# Queries ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderFilter:
+    status: str = ""
+    due_within_hours: int | None = None
+    overdue: bool = False
+    province_code: str = ""
+    q: str = ""
+    flagged: bool = False
+
+
+def filtered_orders(shop_ids: list[int], f: OrderFilter, now: datetime | None = None) -> Select:
+    """Orders of these shops matching the filter, most urgent first."""
+    now = now or utcnow()
+    query = select(Order).where(Order.shop_id.in_(shop_ids))
+    if f.status:
+        query = query.where(Order.status == f.status)
+    open_states = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
+    if f.overdue:
+        query = query.where(Order.status.in_(open_states), Order.ship_by < now)
+    if f.due_within_hours is not None:
+        query = query.where(
+            Order.status.in_(open_states),
+            Order.ship_by >= now,
+            Order.ship_by < now + timedelta(hours=f.due_within_hours),
+        )
+    if f.province_code:
+        query = query.where(Order.province_code == f.province_code)
+    if f.flagged:
+        query = query.where(Order.address_flagged.is_(True))
+    if f.q:
+        text = f.q.strip()[:100]
+        columns = (
+            Order.platform_order_no,
+            Order.tracking_no,
+            Order.recipient_name,
+            Order.recipient_phone,
+            Order.item_summary,
+            Order.buyer_nick,
+        )
+        query = query.where(or_(*(column.contains(text, autoescape=True) for column in columns)))
+    return query.order_by(Order.ship_by, Order.id)
+
+
+def status_counts(shop_ids: list[int]) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Order.status, func.count()).where(Order.shop_id.in_(shop_ids)).group_by(Order.status)
+    ).all()
+    return dict(rows)
+
+
+def history(order: Order) -> list[OrderEvent]:
+    """The order's events, oldest first."""
+    return list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)))

