@@ -52,7 +52,7 @@ system-deps:
 	fi
 
 translations: deps
-	$(BIN)/pybabel compile -q -f -d $(TRANSLATIONS)
+	$(BIN)/pybabel compile -f -d $(TRANSLATIONS)
 
 # After changing user-visible text: extract, merge, then translate the new entries in the .po file.
 translations-update: deps

@@ -27,8 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_babel import force_locale  # noqa: E402
-
 from portal import create_app  # noqa: E402
 from portal.config import TestConfig  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -202,7 +200,7 @@ def main() -> None:
     base = min(base_all, base_read)
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'portal.sqlite3'}")
-    with app.app_context(), force_locale("en"):
+    with app.app_context():
         db.create_all()
         owner = accounts.create_user("benchseller", "bench-password-2024", display_name="Bench")
         shop, memory_shop = shops.create_shop(owner, "Bench 1"), shops.create_shop(owner, "Bench 2")

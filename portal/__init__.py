@@ -57,6 +57,8 @@ def register_config(app: Flask, config, overrides: dict) -> None:
 def select_locale() -> str:
     """The user's choice (account, then session), else the browser's Accept-Language."""
     languages = list(app_languages())
+    if not has_request_context():  # a CLI command or a job: the default language
+        return languages[0]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import exists, select
 
 from portal.extensions import db
-from portal.models import CourierGrant, ImportBatch, Invitation, Order, Shop, ShopStaff, User
+from portal.models import CourierGrant, ImportBatch, Invitation, Order, PrintJob, Shop, ShopStaff, User
 from portal.models.base import utcnow
 from portal.services import shops as shop_service
 
@@ -27,6 +27,7 @@ SHOP_OWNER = "shop_owner"  # owns the shop in the URL
 SHOP_MEMBER = "shop_member"  # owns the shop or is its seller staff
 COURIER = "courier"  # holds at least one active grant
 COURIER_IN_SHOP = "courier_in_shop"  # holds an active grant in the shop in the URL
+JOB_ACTOR = "job_actor"  # printed this job, and may still print in every shop it covers
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,16 @@ POLICY: dict[str, Rule] = {
     "api.orders_upsert": Rule(SHOP_OWNER),
     "courier.home": Rule(COURIER),
     "courier.shop_home": Rule(COURIER_IN_SHOP),
+    "courier.queue": Rule(COURIER),
+    "courier.print_job_new": Rule(COURIER),
+    "courier.print_job": Rule(JOB_ACTOR),
+    "courier.print_job_pdf": Rule(JOB_ACTOR),
+    "courier.print_job_zpl": Rule(JOB_ACTOR),
+    "courier.order_detail": Rule(COURIER_IN_SHOP),
+    "courier.order_reprint": Rule(COURIER_IN_SHOP, "print_labels"),
+    "courier.order_void": Rule(COURIER_IN_SHOP, "print_labels"),
+    "seller.ranges": Rule(SHOP_OWNER),
+    "operator.companies": Rule(OPERATOR),
     "operator.home": Rule(OPERATOR),
     "operator.users": Rule(OPERATOR),
     "operator.user_toggle": Rule(OPERATOR),
@@ -87,6 +98,7 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "user_id": ("user", User),
     "order_id": ("order", Order),
     "batch_id": ("batch", ImportBatch),
+    "job_id": ("job", PrintJob),
 }
 
 
@@ -149,7 +161,17 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
         if shop_service.touch_grant(grant, now):
             db.session.commit()
         return True
+    if rule.level == JOB_ACTOR:
+        from portal.services import printing
+
+        job = objects["job"]
+        return job.actor_id == user.id and printing.job_shop_ids(job) <= shops_where(user, "print_labels")
     raise RuntimeError(f"unknown access level {rule.level!r}")
+
+
+def shops_where(user: User, permission: str) -> set[int]:
+    """Ids of the shops where this user holds an active grant with this switch on, read fresh."""
+    return {grant.shop_id for grant in shop_service.active_grants(user) if grant.allows(permission)}
 
 
 def enforce():

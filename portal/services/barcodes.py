@@ -6,6 +6,7 @@ one ``<path>`` in module units, so nothing but geometry comes from the value.
 """
 
 import io
+from functools import lru_cache
 
 from barcode.codex import Code128
 from barcode.errors import BarcodeError
@@ -23,8 +24,11 @@ def module_mm(dots_per_module: int = 2, dpi: int = DPI) -> float:
     return dots_per_module * 25.4 / dpi
 
 
+@lru_cache(maxsize=4096)
 def code128_modules(value: str) -> str:
     """The symbol as a string of "1" (bar) and "0" (space) modules, start to stop, without quiet zones.
+
+    Cached: a label job checks that each number fits, then draws it; both need the same encoding.
 
     :raise ValueError: empty, longer than 40 characters, or not printable ASCII.
     """

@@ -471,7 +471,7 @@ class _ItemStore:
         }
         problems = [] if order_no else [(header.heading["order_no"], _("The order number is missing."))]
         # validate_order's own item rules, one item at a time so each problem gets its row.
-        _items, errors = orders._validate_items({"items": [item]})
+        _items, errors = orders.validate_items({"items": [item]})
         title_named = False
         for field_name, message in errors:
             if field_name == "quantity":

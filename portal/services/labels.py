@@ -147,7 +147,7 @@ def build_label_data(
 
     summary, count = _clean(order.item_summary), order.item_count or 0
     if not summary or not count:
-        items = list(order.items or ())
+        items = list(getattr(order, "items", None) or ())
         summary = summary or "，".join(_clean(item.title) for item in items if _clean(item.title))
         count = count or sum(item.quantity or 0 for item in items)
 

@@ -39,6 +39,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "pack": (frozenset({OrderStatus.LABELLED}), OrderStatus.PACKED),
     "ship": (frozenset({OrderStatus.PACKED}), OrderStatus.SHIPPED),
     "ship_unpacked": (frozenset({OrderStatus.LABELLED, OrderStatus.PACKED}), OrderStatus.SHIPPED),
+    # A voided label sends the order back for a new number.
+    "unlabel": (frozenset({OrderStatus.LABELLED, OrderStatus.PACKED}), OrderStatus.PENDING),
     "cancel": (
         frozenset({OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED}),
         OrderStatus.CANCELLED,
@@ -185,7 +187,7 @@ def validate_order(data: dict) -> tuple[OrderInput | None, list[tuple[str, str]]
             )
         else:
             errors.append(("paid_at", _("The paid time is missing.")))
-    items, item_errors = _validate_items(data)
+    items, item_errors = validate_items(data)
     errors.extend(item_errors)
     amount = parse_money(data.get("amount"))
     if amount is None:
@@ -220,7 +222,7 @@ def _quantity(value) -> int | None:
     return quantity if 0 < quantity <= 100_000 else None
 
 
-def _validate_items(data: dict) -> tuple[list[ItemInput], list[tuple[str, str]]]:
+def validate_items(data: dict) -> tuple[list[ItemInput], list[tuple[str, str]]]:
     raw_items = data.get("items")
     if raw_items is None:
         title = clean_text(data.get("item_title"))
@@ -307,7 +309,7 @@ def save_orders(
             result.skipped += 1
     if new_rows:
         inserted = db.session.execute(
-            insert(Order).returning(Order.id, Order.platform_order_no, sort_by_parameter_order=True), new_rows
+            insert(Order.__table__).returning(Order.id, Order.platform_order_no), new_rows
         ).all()
         by_no = {o.platform_order_no: o for o in inputs}
         for order_id, order_no in inserted:
@@ -332,7 +334,7 @@ def save_orders(
         for i in items
     ]
     if item_rows:
-        db.session.execute(insert(OrderItem), item_rows)
+        db.session.execute(insert(OrderItem.__table__), item_rows)
     return result
 
 
@@ -415,7 +417,51 @@ def transition(order: Order, action: str, *, actor: User | None, note: str = "",
 
 
 def cancel_order(order: Order, *, actor: User, reason: str = "") -> None:
+    """Cancel; a tracking number the order holds is voided (never reused)."""
+    from portal.services import waybills
+
     transition(order, "cancel", actor=actor, note=reason)
+    for waybill in waybills.waybills_of(order):
+        if waybill.status == "allocated":
+            waybills.void(waybill, actor=actor, reason=reason or "order cancelled")
+
+
+def label_orders(numbers: dict[int, str], *, courier_code: str, actor: User | None) -> None:
+    """Many pending orders become labelled with their tracking numbers: all of them or none.
+
+    :raise ConflictError: one of them is no longer pending (printed by someone else meanwhile).
+    """
+    if not numbers:
+        return
+    sources, target = TRANSITIONS["label"]
+    now = utcnow()
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id.in_(list(numbers)), Order.status.in_(sources))
+        .values(status=target, courier_company=courier_code, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != len(numbers):
+        raise ConflictError(_("Some of these orders were labelled by someone else meanwhile: nothing was printed."))
+    db.session.execute(
+        update(Order).execution_options(synchronize_session=False),
+        [{"id": order_id, "tracking_no": tracking_no} for order_id, tracking_no in numbers.items()],
+    )
+    db.session.execute(
+        insert(OrderEvent),
+        [
+            {
+                "order_id": order_id,
+                "at": now,
+                "actor_id": actor.id if actor else None,
+                "action": "label",
+                "from_status": OrderStatus.PENDING,
+                "to_status": target,
+                "note": tracking_no,
+            }
+            for order_id, tracking_no in numbers.items()
+        ],
+    )
 
 
 def _event(order_id: int, actor: User | None, action: str, from_status: str, to_status: str, note: str = "") -> None:

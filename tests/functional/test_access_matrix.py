@@ -10,8 +10,8 @@ from sqlalchemy import select
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from portal.models import CourierGrant, ImportBatch, Invitation, Order, ShopStaff, User
-from portal.services import accounts, orders, shops
+from portal.models import CourierGrant, ImportBatch, Invitation, Order, PrintedLabel, ShopStaff, User
+from portal.services import accounts, orders, printing, shops, waybills
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -59,6 +59,16 @@ EXPECTED = {
     "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
     "courier.home": lambda shop: {"courier1", "courier2"},
     "courier.shop_home": lambda shop: COURIERS[shop],
+    "courier.queue": lambda shop: {"courier1", "courier2"},
+    "courier.print_job_new": lambda shop: {"courier1", "courier2"},
+    "courier.print_job": lambda shop: {"courier1"},  # the job's own courier only
+    "courier.print_job_pdf": lambda shop: {"courier1"},
+    "courier.print_job_zpl": lambda shop: {"courier1"},
+    "courier.order_detail": lambda shop: COURIERS[shop],
+    "courier.order_reprint": lambda shop: COURIERS[shop],  # both hold the print switch in A
+    "courier.order_void": lambda shop: COURIERS[shop],
+    "seller.ranges": owner,
+    "operator.companies": lambda shop: {"operator"},
     "operator.home": lambda shop: {"operator"},
     "operator.users": lambda shop: {"operator"},
     "operator.user_toggle": lambda shop: {"operator"},
@@ -83,6 +93,10 @@ ORDER = {
 }
 
 
+# The demo world's ranges: ZTO in shop A (seller1), J&T in shop B (seller2); indexed by "is shop A".
+RANGE = {True: "ZTO", False: "JT"}
+
+
 def build_world(app):
     """Demo world plus a stranger, a packer in shop B and an open invitation in each shop."""
     from portal.services import demo
@@ -94,6 +108,7 @@ def build_world(app):
         seller1, seller2 = accounts.find_user("seller1"), accounts.find_user("seller2")
         shop_a, shop_b = shops.shops_owned_by(seller1)[0], shops.shops_owned_by(seller2)[0]
         shops.add_staff_login(shop_b, actor=seller2, username="packer2", one_time_password=DEMO_PASSWORD)
+        courier1 = accounts.find_user("courier1")
         packer2 = accounts.find_user("packer2")
         packer2.must_change_password = False
         shops.create_invitation(shop_a, actor=seller1, terms=shops.GrantTerms(print_labels=True))
@@ -101,6 +116,14 @@ def build_world(app):
         for shop, seller in ((shop_a, seller1), (shop_b, seller2)):
             db.session.add(ImportBatch(shop_id=shop.id, created_by_id=seller.id, file_name="x.csv"))
             orders.create_order(shop, ORDER, actor=seller)
+            printable = orders.create_order(shop, {**ORDER, "platform_order_no": "3921000000000000002"}, actor=seller)
+            printing.create_print_job(
+                courier1,
+                [printable.id],
+                allowed_shop_ids={shop.id},
+                company=waybills.company_by_code(RANGE[shop is shop_a]),
+                size="100x150",
+            )
         db.session.commit()
 
         def first(model, shop):
@@ -120,6 +143,9 @@ def build_world(app):
                 "staff_id": first(ShopStaff, shop),
                 "order_id": first(Order, shop),
                 "batch_id": first(ImportBatch, shop),
+                "job_id": db.session.scalar(
+                    select(PrintedLabel.job_id).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)
+                ),
                 "user_id": db.session.scalar(select(User.id).where(User.username == "stranger")),
                 "code": "zh_CN",
                 "filename": "css/portal.css",

@@ -3,11 +3,9 @@
 import json
 import shutil
 import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
@@ -19,14 +17,6 @@ from tests.data import make_samples
 DATA = make_samples.HERE
 TAOBAO = DATA / "taobao_2017_gbk.csv"
 PENDING_IN_TAOBAO = [f"202406181234567890{n}" for n in (1, 2, 7, 8, 9)]
-
-
-@contextmanager
-def in_app(app):
-    """An app context, in English. force_locale because portal.select_locale reads the session, which
-    only exists in a request; without it any translated message outside a request raises."""
-    with app.app_context(), force_locale("en"):
-        yield
 
 
 def seller(world) -> tuple[Shop, User]:
@@ -70,7 +60,7 @@ def problems(report: imports.ImportReport) -> list[tuple]:
 
 
 def test_taobao_gbk_csv_with_every_quirk(app, world):
-    with in_app(app):
+    with app.app_context():
         before = counts()
         report = preview(world, TAOBAO.name)
         assert (report.rows, report.new, report.updated, report.skipped) == (9, 5, 0, 0)
@@ -103,7 +93,7 @@ def test_taobao_gbk_csv_with_every_quirk(app, world):
 
 
 def test_statuses_other_than_paid_are_counted_not_imported(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, TAOBAO.name)
         assert report.not_pending == {"等待买家付款": 1, "卖家已发货，等待买家确认": 1, "交易成功": 1, "交易关闭": 1}
         # The 等待买家付款 row has a masked phone and no paid time: not an error, it is not imported.
@@ -113,7 +103,7 @@ def test_statuses_other_than_paid_are_counted_not_imported(app, world):
 
 
 def test_formula_text_is_stored_literally(app, world):
-    with in_app(app):
+    with app.app_context():
         assert preview(world, TAOBAO.name).errors == []
         apply(world, TAOBAO.name)
         row = order("2024061812345678907")
@@ -123,7 +113,7 @@ def test_formula_text_is_stored_literally(app, world):
 
 
 def test_unplaceable_address_is_imported_and_flagged(app, world):
-    with in_app(app):
+    with app.app_context():
         assert preview(world, TAOBAO.name).unplaced == 1
         apply(world, TAOBAO.name)
         mars = order("2024061812345678908")
@@ -133,7 +123,7 @@ def test_unplaceable_address_is_imported_and_flagged(app, world):
 
 @pytest.mark.parametrize("name", ["orders_utf8_bom.csv", "orders_utf8.csv", "shuffled_unknown.csv"])
 def test_utf8_with_or_without_bom_and_shuffled_columns(app, world, name):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, name)
         assert (report.rows, report.new, report.not_pending, report.errors) == (3, 2, {"交易成功": 1}, [])
         apply(world, name)
@@ -144,7 +134,7 @@ def test_utf8_with_or_without_bom_and_shuffled_columns(app, world, name):
 
 
 def test_xlsx(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "orders.xlsx")
         assert (report.rows, report.new, report.not_pending, report.errors) == (3, 2, {"交易关闭": 1}, [])
         apply(world, "orders.xlsx")
@@ -158,14 +148,14 @@ def test_xlsx(app, world):
 def test_the_kind_of_file_is_told_by_content_not_name(app, world, tmp_path):
     shutil.copy(DATA / "orders.xlsx", tmp_path / "export.csv")
     shutil.copy(TAOBAO, tmp_path / "export.xlsx")
-    with in_app(app):
+    with app.app_context():
         shop, _user = seller(world)
         assert imports.preview_import(shop, tmp_path / "export.csv").new == 2
         assert imports.preview_import(shop, tmp_path / "export.xlsx").new == 5
 
 
 def test_english_headings(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "english.csv")
         assert (report.new, report.not_pending, report.errors) == (3, {"TRADE_FINISHED": 1}, [])
         apply(world, "english.csv")
@@ -183,14 +173,14 @@ def test_no_status_column_means_every_row_is_pending(app, world, tmp_path):
         "N1,陈晨,福建省 福州市 鼓楼区 五四路158号,13512345678,2024-07-01 09:30",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
-    with in_app(app):
+    with app.app_context():
         shop, _user = seller(world)
         report = imports.preview_import(shop, path)
         assert (report.new, report.not_pending, report.ok) == (1, {}, True)
 
 
 def test_orders_and_items_files(app, world):
-    with in_app(app):
+    with app.app_context():
         batch = ImportBatch(shop_id=world["shops"]["seller1"], created_by_id=world["users"]["seller1"])
         db.session.add(batch)
         db.session.flush()
@@ -219,7 +209,7 @@ def test_orders_and_items_files(app, world):
 
 
 def test_invalid_items_file_row(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "pair_orders.csv", "pair_items_bad.csv")
         assert problems(report) == [
             ("items", 3, "购买数量", "The quantity must be a whole number from 1 to 100000."),
@@ -233,7 +223,7 @@ def test_invalid_items_file_row(app, world):
 
 
 def test_missing_required_columns_are_named_in_one_error(app, world):
-    with in_app(app):
+    with app.app_context():
         with pytest.raises(InvalidDataError) as error:
             preview(world, "missing_columns.csv")
         assert "收货人姓名" in error.value.message and "联系手机" in error.value.message
@@ -254,7 +244,7 @@ def test_missing_required_columns_are_named_in_one_error(app, world):
     ],
 )
 def test_unreadable_files_are_refused_with_a_clear_message(app, world, name, expected):
-    with in_app(app):
+    with app.app_context():
         shop, user = seller(world)
         before = counts()
         with pytest.raises(InvalidDataError) as error:
@@ -272,14 +262,14 @@ def test_unreadable_files_are_refused_with_a_clear_message(app, world, name, exp
 
 
 def test_duplicate_order_number_names_both_rows(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "duplicates.csv")
         assert problems(report) == [("orders", 4, "订单编号", "Order 2024090100000000001 is also on row 2.")]
         assert not report.ok
 
 
 def test_phone_that_is_not_a_phone_and_masked_phone(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "bad_rows.csv")
         # Row 2 spans two lines of the file; Excel (and the report) still count it as one row.
         assert problems(report) == [
@@ -290,7 +280,7 @@ def test_phone_that_is_not_a_phone_and_masked_phone(app, world):
 
 
 def test_number_spoilt_by_excel(app, world):
-    with in_app(app):
+    with app.app_context():
         [problem] = preview(world, "excel_mangled.csv").errors
         assert (problem.row, problem.column) == (2, "订单编号")
         assert "lost its last digits" in problem.message
@@ -301,7 +291,7 @@ def test_an_invalid_row_makes_apply_write_nothing(app, world, monkeypatch, chunk
     """With one-row chunks, row 2 is saved before row 3 is found invalid: the savepoint takes it back,
     even when the caller goes on to commit."""
     monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)
-    with in_app(app):
+    with app.app_context():
         shop, user = seller(world)
         before = counts()
         with pytest.raises(InvalidDataError) as error:
@@ -316,7 +306,7 @@ def test_an_invalid_row_makes_apply_write_nothing(app, world, monkeypatch, chunk
 
 def test_apply_does_not_commit_the_caller_does(app, world):
     """On SQLite the SAVEPOINT must not open the transaction, or its RELEASE would commit the import."""
-    with in_app(app):
+    with app.app_context():
         shop, user = seller(world)
         before = counts()
         assert imports.apply_import(shop, TAOBAO, actor=user).created == 5
@@ -328,7 +318,7 @@ def test_apply_does_not_commit_the_caller_does(app, world):
 
 
 def test_reimport_refreshes_pending_orders_and_skips_the_others(app, world):
-    with in_app(app):
+    with app.app_context():
         apply(world, TAOBAO.name)
         before = counts()
         report = preview(world, TAOBAO.name)
@@ -359,7 +349,7 @@ def test_reimport_refreshes_pending_orders_and_skips_the_others(app, world):
 
 
 def test_other_shops_orders_are_not_touched(app, world):
-    with in_app(app):
+    with app.app_context():
         other = db.session.get(Shop, world["shops"]["seller2"])
         imports.apply_import(other, TAOBAO, actor=db.session.get(User, world["users"]["seller2"]))
         db.session.commit()
@@ -372,7 +362,7 @@ def test_concurrent_imports_into_one_shop_wait_for_each_other(app, world):
     results = {}
 
     def second_import():
-        with in_app(app):
+        with app.app_context():
             shop, user = seller(world)
             try:
                 results["second"] = imports.apply_import(shop, TAOBAO, actor=user)
@@ -380,7 +370,7 @@ def test_concurrent_imports_into_one_shop_wait_for_each_other(app, world):
             except Exception as error:  # reported by the assertion below
                 results["second"] = error
 
-    with in_app(app):
+    with app.app_context():
         shop, user = seller(world)
         first = imports.apply_import(shop, TAOBAO, actor=user)
         thread = threading.Thread(target=second_import)
@@ -397,7 +387,7 @@ def test_concurrent_imports_into_one_shop_wait_for_each_other(app, world):
 
 
 def test_report_round_trips_through_json_on_the_batch(app, world):
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "bad_rows.csv")
         batch = ImportBatch(
             shop_id=world["shops"]["seller1"],
@@ -408,7 +398,7 @@ def test_report_round_trips_through_json_on_the_batch(app, world):
         db.session.add(batch)
         db.session.commit()
         batch_id = batch.id
-    with in_app(app):
+    with app.app_context():
         stored = db.session.get(ImportBatch, batch_id).report
         assert stored["ok"] is False
         again = imports.ImportReport.from_dict(json.loads(json.dumps(stored)))
@@ -418,7 +408,7 @@ def test_report_round_trips_through_json_on_the_batch(app, world):
 def test_invalid_rows_and_statuses_are_capped_but_counted(app, world, monkeypatch):
     monkeypatch.setattr(imports, "MAX_INVALID", 1)
     monkeypatch.setattr(imports, "MAX_STATUSES", 2)
-    with in_app(app):
+    with app.app_context():
         report = preview(world, "bad_rows.csv")
         assert (len(report.errors), report.invalid_count) == (1, 2)
         report = preview(world, TAOBAO.name)
@@ -428,7 +418,7 @@ def test_invalid_rows_and_statuses_are_capped_but_counted(app, world, monkeypatc
 def test_small_chunks_give_the_same_result(app, world, monkeypatch):
     """Duplicates and items are found across chunk boundaries."""
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
-    with in_app(app):
+    with app.app_context():
         assert problems(preview(world, "duplicates.csv"))[0][1:3] == (4, "订单编号")
         report = preview(world, TAOBAO.name)
         assert (report.new, report.unplaced, sum(report.not_pending.values())) == (5, 1, 4)

@@ -1,11 +1,26 @@
-"""Courier staff: all my shops at once, or one shop as far as its grant allows."""
+"""Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
-from flask import g, render_template
+from datetime import timedelta
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
 
-from portal.permissions import resolved
-from portal.services import shops
+from portal.extensions import db
+from portal.models import Order, OrderStatus
+from portal.models.base import utcnow
+from portal.permissions import resolved, shops_where
+from portal.services import audit, labels, orders, printing, shops, waybills
+from portal.services.errors import DomainError, NotFoundError
+from portal.views import copy_errors
 from portal.views.courier import bp
+from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
+
+
+def _actor():
+    return current_user._get_current_object()
 
 
 @bp.get("/")
@@ -17,3 +32,164 @@ def home():
 @bp.get("/shops/<int:shop_id>")
 def shop_home(shop_id: int):
     return render_template("courier/shop_home.html", shop=resolved("shop"), grant=g.grant)
+
+
+def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | None = None):
+    """Pending orders of one shop (?shop=) or of all my shops; buyer details masked."""
+    grants = shops.active_grants(current_user)
+    grant_shops = {grant.shop_id: grant for grant in grants}
+    shop_id = request.args.get("shop", type=int)
+    if shop_id is not None and shop_id not in grant_shops:
+        raise NotFoundError(_("You have no sub-account in this shop."))
+    shop_ids = [shop_id] if shop_id else list(grant_shops)
+    state = request.args.get("status", OrderStatus.PENDING)
+    query = orders.filtered_orders(shop_ids, orders.OrderFilter(status=state, q=request.args.get("q", "")))
+    page = db.paginate(query, per_page=100, max_per_page=200)
+    form = form or PrintForm()
+    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    if error:
+        form.form_errors.append(error)
+    return render_template(
+        "courier/queue.html",
+        page=page,
+        grants=grant_shops,
+        shop_id=shop_id,
+        state=state,
+        form=form,
+        can_print=bool(shops_where(current_user, "print_labels") & set(shop_ids)),
+    ), status
+
+
+@bp.get("/queue")
+def queue():
+    return _queue_page()
+
+
+@bp.post("/print-jobs")
+def print_job_new():
+    """Numbers for the chosen orders, then the print page."""
+    form = PrintForm()
+    allowed = shops_where(current_user, "print_labels")
+    scope = form.scope.data
+    if scope == "selected":
+        order_ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    else:
+        shop_id = request.form.get("shop", type=int)
+        shop_ids = [shop_id] if scope == "shop" and shop_id in allowed else sorted(allowed)
+        order_ids = list(
+            db.session.scalars(
+                select(Order.id)
+                .where(
+                    Order.shop_id.in_(shop_ids), Order.status == OrderStatus.PENDING, Order.address_flagged.is_(False)
+                )
+                .order_by(Order.ship_by, Order.id)
+                .limit(printing.MAX_LABELS_PER_JOB)
+            )
+        )
+    try:
+        company = waybills.chosen_company(form.company.data)
+        job = printing.create_print_job(
+            _actor(), order_ids, allowed_shop_ids=allowed, company=company, size=form.size.data
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return _queue_page(form, status=error.status, error=error.message)
+    db.session.commit()
+    return redirect(url_for("courier.print_job", job_id=job.id))
+
+
+def _job_response(body, mimetype: str, filename: str | None = None) -> Response:
+    job = resolved("job")
+    audit.record("print_job_opened", actor=_actor(), target=f"job {job.id}", format=mimetype.split("/")[-1])
+    db.session.commit()
+    response = Response(body, mimetype=mimetype)
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/print-jobs/<int:job_id>")
+def print_job(job_id: int):
+    """The labels as one HTML page that prints itself: one label per page."""
+    page = labels.render_html(
+        printing.job_labels(resolved("job")), script_url=url_for("static", filename="js/autoprint.js")
+    )
+    return _job_response(page, "text/html")
+
+
+@bp.get("/print-jobs/<int:job_id>.pdf")
+def print_job_pdf(job_id: int):
+    return _job_response(
+        labels.render_pdf(printing.job_labels(resolved("job"))), "application/pdf", f"labels-{job_id}.pdf"
+    )
+
+
+@bp.get("/print-jobs/<int:job_id>.zpl")
+def print_job_zpl(job_id: int):
+    return _job_response(
+        labels.render_zpl(printing.job_labels(resolved("job"))), "application/zpl", f"labels-{job_id}.zpl"
+    )
+
+
+def full_details_allowed(order: Order, grant) -> bool:
+    """Full recipient details: with the grant's switch, while unshipped and for the shop's days after."""
+    if not grant.view_recipient:
+        return False
+    if order.status != OrderStatus.SHIPPED or order.shipped_at is None:
+        return True
+    return utcnow() - order.shipped_at <= timedelta(days=order.shop.detail_days)
+
+
+def _order_page(order: Order, reprint_form=None, void_form=None, status: int = 200):
+    """One order as this courier may see it; a view of full recipient details is audited."""
+    full = full_details_allowed(order, g.grant)
+    if full:
+        audit.record("recipient_viewed", actor=_actor(), shop=order.shop, target=order.platform_order_no)
+        db.session.commit()
+    return render_template(
+        "courier/order_detail.html",
+        shop=order.shop,
+        order=order,
+        grant=g.grant,
+        full=full,
+        history=printing.print_history(order),
+        reprint_form=reprint_form or ReprintForm(),
+        void_form=void_form or VoidForm(),
+    ), status
+
+
+@bp.get("/shops/<int:shop_id>/orders/<int:order_id>")
+def order_detail(shop_id: int, order_id: int):
+    return _order_page(resolved("order"))
+
+
+@bp.post("/shops/<int:shop_id>/orders/<int:order_id>/reprint")
+def order_reprint(shop_id: int, order_id: int):
+    """The same number printed again; the reason is logged."""
+    order = resolved("order")
+    form = ReprintForm()
+    try:
+        job = printing.reprint(order, actor=_actor(), reason=form.reason.data or "", size=form.size.data)
+    except DomainError as error:
+        db.session.rollback()
+        copy_errors(form, error)
+        return _order_page(order, reprint_form=form, status=error.status)
+    db.session.commit()
+    return redirect(url_for("courier.print_job", job_id=job.id))
+
+
+@bp.post("/shops/<int:shop_id>/orders/<int:order_id>/void")
+def order_void(shop_id: int, order_id: int):
+    """Void the label: its number is never used again; the order waits for a new label."""
+    order = resolved("order")
+    form = VoidForm()
+    try:
+        printing.void_label(order, actor=_actor(), reason=form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        copy_errors(form, error)
+        return _order_page(order, void_form=form, status=error.status)
+    db.session.commit()
+    flash(_("Label voided; the order is pending again."), "info")
+    return redirect(url_for("courier.order_detail", shop_id=shop_id, order_id=order_id))

@@ -6,10 +6,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import CourierGrant, Shop, User
+from portal.models import CourierCompany, CourierGrant, Shop, User
 from portal.permissions import resolved
-from portal.services import accounts, audit
+from portal.services import accounts, audit, waybills
+from portal.services.errors import DomainError
+from portal.views import copy_errors
 from portal.views.operator import bp
+from portal.views.operator.forms import CompanyForm
 from portal.views.seller.forms import ActionForm
 
 
@@ -59,3 +62,31 @@ def audit_log():
     action = request.args.get("action") or None
     page = db.paginate(audit.all_events(action), per_page=50)
     return render_template("operator/audit.html", page=page, action=action)
+
+
+@bp.route("/companies", methods=["GET", "POST"])
+def companies():
+    """The courier company registry, each with its tracking-number rule; add a company."""
+    form = CompanyForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            company = waybills.add_company(
+                code=form.code.data,
+                name=form.name.data,
+                name_zh=form.name_zh.data or "",
+                pattern=form.pattern.data,
+                check=form.check.data or "",
+                example=form.example.data or "",
+                actor=current_user._get_current_object(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            copy_errors(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("%(name)s added to the registry.", name=company.name), "success")
+            return redirect(url_for("operator.companies"))
+    registry = db.session.scalars(select(CourierCompany).order_by(CourierCompany.code)).all()
+    return render_template("operator/companies.html", form=form, companies=registry), status

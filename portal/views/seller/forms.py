@@ -145,3 +145,14 @@ class ImportForm(FlaskForm):
         _l("Items file (ExportOrderDetailList…, optional)"),
         validators=[Optional(), FileAllowed(["csv", "xlsx", "txt"], _l("A CSV or XLSX file, please."))],
     )
+
+
+class RangeForm(FlaskForm):
+    company = SelectField(_l("Courier company"), choices=[], validate_choice=False)
+    start = StringField(_l("First number"), validators=[DataRequired(), Length(max=40)])
+    end = StringField(_l("Last number"), validators=[Optional(), Length(max=40)])
+    count = IntegerField(_l("or how many"), validators=[Optional(), NumberRange(min=1, max=10_000_000)])
+    low_threshold = IntegerField(
+        _l("Warn when fewer than this are left"), default=100, validators=[Optional(), NumberRange(min=0)]
+    )
+    note = StringField(_l("Note"), validators=[Length(max=300)])

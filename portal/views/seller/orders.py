@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.models import ImportBatch
+from portal.models.base import utcnow
 from portal.permissions import resolved
 from portal.services import audit, imports, orders, regions, storage
 from portal.services.errors import ConflictError, DomainError
@@ -116,7 +117,6 @@ def import_upload(shop_id: int):
             storage.discard(key)
             db.session.rollback()
             copy_errors(form, error)
-            form.orders_file.errors = [*form.orders_file.errors, error.message]
             return render_template("seller/import_upload.html", shop=shop, form=form), error.status
         batch = ImportBatch(
             shop_id=shop.id,
@@ -152,7 +152,7 @@ def import_confirm(shop_id: int, batch_id: int):
         shop, paths["orders"], paths.get("items"), actor=_actor(), import_batch_id=batch.id, file_name=batch.file_name
     )
     batch.status = "applied"
-    batch.applied_at = orders.utcnow()
+    batch.applied_at = utcnow()
     db.session.commit()
     storage.discard(batch.storage_key)
     flash(

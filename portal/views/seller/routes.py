@@ -3,14 +3,23 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.permissions import resolved
-from portal.services import audit, shops
+from portal.services import audit, shops, waybills
 from portal.services.errors import DomainError
 from portal.views import copy_errors
 from portal.views.seller import bp
-from portal.views.seller.forms import ActionForm, GrantTermsForm, NewLoginForm, SettingsForm, ShopForm, StaffForm
+from portal.views.seller.forms import (
+    ActionForm,
+    GrantTermsForm,
+    NewLoginForm,
+    RangeForm,
+    SettingsForm,
+    ShopForm,
+    StaffForm,
+)
 
 
 def _status() -> int:
@@ -219,3 +228,36 @@ def audit_log(shop_id: int):
     shop = resolved("shop")
     page = db.paginate(audit.shop_events(shop.id), per_page=50)
     return render_template("seller/audit.html", shop=shop, page=page)
+
+
+@bp.route("/<int:shop_id>/ranges", methods=["GET", "POST"])
+def ranges(shop_id: int):
+    """Tracking-number ranges bought from courier companies: what is left, and a new range."""
+    shop = resolved("shop")
+    form = RangeForm()
+    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    status = _status()
+    if form.validate_on_submit():
+        try:
+            company = waybills.chosen_company(form.company.data)
+            waybill_range = waybills.create_range(
+                shop,
+                company,
+                start=form.start.data,
+                end=form.end.data or None,
+                count=form.count.data,
+                low_threshold=form.low_threshold.data if form.low_threshold.data is not None else 100,
+                actor=_actor(),
+                note=form.note.data or "",
+            )
+        except DomainError as error:
+            db.session.rollback()
+            copy_errors(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("Range %(range)s recorded.", range=waybills.range_label(waybill_range)), "success")
+            return redirect(url_for("seller.ranges", shop_id=shop.id))
+    return render_template(
+        "seller/ranges.html", shop=shop, form=form, ranges=waybills.ranges_of(shop), waybills=waybills
+    ), status
