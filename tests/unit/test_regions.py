@@ -3,10 +3,12 @@
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from portal.services import regions
 from portal.services.regions import (
     REGION_TABLE,
     ParsedAddress,
@@ -187,6 +189,169 @@ def test_batch_matches_single_calls():
 
 def test_batch_empty():
     assert parse_addresses([]) == []
+
+
+# --- the Taobao fast path (region table only) must answer exactly like cnloc ---
+
+MUNICIPALITIES = ("110000", "120000", "310000", "500000")
+# detail shapes the fast path must copy verbatim: street names starting with division names, other divisions'
+# names, brackets, separators, nothing at all
+DETAILS = [
+    "某某路1号",
+    "西湖大道 1 号",
+    "北京市朝阳区建国路 88 号",
+    "人民路（近地铁）1号",
+    "，某某路1号",
+    "县前街 1 号",
+    "",
+    "江苏省 鼓楼区 某某路 1 号",
+]
+POSTCODES = ["(000000)", "(310012)", "（100020）", ""]
+
+
+def _taobao_addresses() -> list[str]:
+    """Every district (and city without districts) written the Taobao way, with full and short province names."""
+    out = []
+    for province in children(None):
+        spellings = [province.name, regions._PROVINCE_SHORT[province.code]]
+        for city in children(province.code):
+            districts = children(city.code)
+            if province.code in MUNICIPALITIES:  # 北京 北京市 朝阳区
+                heads = [f"{province.name} {d.name}" for d in districts]
+            elif city.name == "直辖县":  # 湖北省 仙桃市 干河街道
+                heads = [d.name for d in districts]
+            elif not districts:  # 广东省 东莞市 长安镇
+                heads = [city.name]
+            else:
+                heads = [f"{city.name} {d.name}" for d in districts]
+            out += [f"{spelling} {head}" for spelling in spellings for head in heads]
+    return [
+        f"{head} {DETAILS[i % len(DETAILS)]}{POSTCODES[i % len(POSTCODES)]}".replace(" (", "(")
+        for i, head in enumerate(out)
+    ]
+
+
+def test_province_short_names_are_cnlocs():
+    divisions = regions._cnloc_divisions()
+    for province in children(None):
+        assert regions._PROVINCE_SHORT[province.code] == divisions[(2024, province.code)]["province_short"]
+
+
+def test_fast_path_equals_cnloc_for_every_district():
+    texts = _taobao_addresses()
+    districts = {d.code for p in children(None) for c in children(p.code) for d in children(c.code)}
+    assert len(texts) > 2 * len(districts)
+    fast = [regions._fast_parse(regions._split_postcode(text)[0]) for text in texts]
+    assert [text for text, parsed in zip(texts, fast, strict=True) if parsed is None] == []
+    assert {parsed.district_code for parsed in fast} - {""} == districts
+    reference = regions._parse_addresses(texts, fast_path=False)
+    mismatches = [
+        (text, parsed, expected)
+        for text, parsed, expected in zip(texts, parse_addresses(texts), reference, strict=True)
+        if parsed != expected
+    ]
+    assert mismatches == []
+    assert all(parsed.placed for parsed in reference)
+
+
+# Near-misses: whichever path takes them, the answer must be cnloc's.
+TRICKY = [
+    "浙江省 杭州市 西胡区 文三路 90 号(310012)",  # typo
+    "广东省 东莞市 其它区 长安镇 某某路 1 号(000000)",  # Taobao's placeholder
+    "广东省 东莞市 其他区 长安镇",
+    "浙江省 杭州市 西湖区 其它区 文三路",
+    "湖北省 仙桃市 仙桃市 干河街道",  # the cnloc path cuts the name twice
+    "湖北省 仙桃市",
+    "湖北省 省直辖县级行政区划 仙桃市 干河街道 1 号",
+    "浙江省 杭州市 文三路 90 号",  # district missing
+    "浙江省 杭州市",
+    "浙江省 杭州 西湖区 文三路",  # short city name
+    "浙江 杭州市 西湖区 文三路",
+    "浙江省  杭州市  西湖区  文三路",  # double spaces
+    "浙江省\u3000杭州市\u3000西湖区\u3000文三路",
+    "浙江省 杭州市 西湖区",
+    "北京 北京市 建国路 88 号",
+    "北京 北京 朝阳区 建国路 88 号",
+    "北京市 市辖区 朝阳区 建国路 88 号",
+    "上海 浦东新区 世纪大道 100 号",
+    "重庆 重庆市 巫溪县 某某路 1 号",
+    "重庆市 县 巫溪县 某某路 1 号",
+    "江苏省 鼓楼区 某某路 1 号",  # two 鼓楼区 in 江苏
+    "江苏省 南京市 鼓楼区 某某路 1 号",
+    "江苏省 杭州市 西湖区 某某路 1 号",  # city of another province
+    "吉林 吉林市 船营区 某某路 1 号",
+    "吉林省 吉林 船营区 某某路 1 号",
+    "香港特别行政区 九龙 弥敦道 1 号",
+    "台湾 台北市 某某路 1 号",
+    "火星 基地 1 号",
+    "浙江省杭州市西湖区文三路90号",
+    " 浙江省 杭州市 西湖区 文三路 ",
+    "浙江省 杭州市 西湖区 ,,文三路",
+    "",
+]
+
+
+def test_tricky_addresses_match_cnloc():
+    assert parse_addresses(TRICKY) == regions._parse_addresses(TRICKY, fast_path=False)
+
+
+def test_fast_path_skips_cnloc_for_clean_taobao_addresses(monkeypatch):
+    def no_cnloc():
+        raise AssertionError("cnloc was loaded")
+
+    texts = [
+        *_taobao_addresses()[::7],
+        "浙江省 杭州市 西湖区 文三路90号东部软件园3号楼(310012)",
+        "上海 上海市 浦东新区 张杨路 500 号(200120)",
+        "北京 北京市 朝阳区 建国路 88 号",
+        "湖北省 仙桃市 干河街道 某某路 1 号",
+        "广东省 东莞市 长安镇 某某路 1 号(000000)",
+    ]
+    monkeypatch.setattr(regions, "_cnloc", no_cnloc)
+    parsed = parse_addresses(texts)
+    assert all(p.placed for p in parsed)
+    assert parsed[-5] == ParsedAddress(
+        "浙江省", "杭州市", "西湖区", "330000", "330100", "330106", "文三路90号东部软件园3号楼", "310012"
+    )
+    assert parsed[-4] == ParsedAddress(
+        "上海市", "市辖区", "浦东新区", "310000", "310100", "310115", "张杨路 500 号", "200120"
+    )
+    assert (parsed[-2].city, parsed[-2].district_code, parsed[-2].detail) == (
+        "直辖县",
+        "429004",
+        "干河街道 某某路 1 号",
+    )
+    assert (parsed[-1].city_code, parsed[-1].district, parsed[-1].detail) == ("441900", "", "长安镇 某某路 1 号")
+
+
+def test_cnloc_still_parses_the_rest(monkeypatch):
+    real = regions._cnloc()
+    seen: list[str] = []
+
+    def spy(bodies, **kwargs):
+        seen.extend(bodies)
+        return real(bodies, **kwargs)
+
+    monkeypatch.setattr(regions, "_cnloc", lambda: spy)
+    texts = [
+        "浙江省杭州市西湖区文三路90号(310012)",  # no spaces
+        "浙江省 杭州市 西湖区 文三路 90 号(310012)",
+        "上海市上海市浦东新区世纪大道100号",
+        "广东省 东莞市 其它区 长安镇 某某路 1 号",
+        "浙江省 杭州市 西胡区 文三路 90 号",
+        "浙江省 杭州市 西湖区 文三路 90 号(310012)",
+    ]
+    parsed = parse_addresses(texts)
+    assert seen == [
+        "浙江省杭州市西湖区文三路90号",
+        "上海市上海市浦东新区世纪大道100号",
+        "广东省 东莞市 其它区 长安镇 某某路 1 号",
+        "浙江省 杭州市 西胡区 文三路 90 号",
+    ]
+    assert parsed[0] == replace(parsed[1], detail="文三路90号")
+    assert parsed[2].district_code == "310115" and parsed[2].detail == "世纪大道100号"
+    assert (parsed[3].city_code, parsed[3].district_code, parsed[3].detail) == ("441900", "", "长安镇 某某路 1 号")
+    assert (parsed[4].district_code, parsed[4].detail) == ("", "西胡区 文三路 90 号")
 
 
 def test_importing_portal_does_not_load_pandas():

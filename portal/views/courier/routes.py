@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus
+from portal.models import Order, OrderStatus, Shop
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, labels, orders, printing, shops, waybills
@@ -46,7 +46,10 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
     query = orders.filtered_orders(shop_ids, orders.OrderFilter(status=state, q=request.args.get("q", "")))
     page = db.paginate(query, per_page=100, max_per_page=200)
     form = form or PrintForm()
-    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    # Companies these shops hold number ranges of come first: the usual choice is preselected.
+    stocked = {r.company_id for shop_id_ in shop_ids for r in waybills.ranges_of(db.session.get(Shop, shop_id_))}
+    companies = sorted(waybills.active_companies(), key=lambda c: (c.id not in stocked, c.code))
+    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in companies]
     if error:
         form.form_errors.append(error)
     return render_template(
