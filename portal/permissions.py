@@ -15,7 +15,17 @@ from flask_login import current_user
 from sqlalchemy import exists, select
 
 from portal.extensions import db
-from portal.models import CourierGrant, ImportBatch, Invitation, Order, PrintJob, Shop, ShopStaff, User
+from portal.models import (
+    CourierGrant,
+    ImportBatch,
+    Invitation,
+    Order,
+    Pickup,
+    PrintJob,
+    Shop,
+    ShopStaff,
+    User,
+)
 from portal.models.base import utcnow
 from portal.services import shops as shop_service
 
@@ -28,6 +38,7 @@ SHOP_MEMBER = "shop_member"  # owns the shop or is its seller staff
 COURIER = "courier"  # holds at least one active grant
 COURIER_IN_SHOP = "courier_in_shop"  # holds an active grant in the shop in the URL
 JOB_ACTOR = "job_actor"  # printed this job, and may still print in every shop it covers
+PICKUP_COURIER = "pickup_courier"  # the pickup's own courier, still allowed to mark shipped in its shop
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,20 @@ POLICY: dict[str, Rule] = {
     "seller.import_confirm": Rule(SHOP_OWNER),
     "seller.import_discard": Rule(SHOP_OWNER),
     "staff.shop_home": Rule(SHOP_MEMBER),
+    "staff.packing": Rule(SHOP_MEMBER),
+    "staff.packing_scan": Rule(SHOP_MEMBER),
+    "staff.packing_confirm": Rule(SHOP_MEMBER),
+    "staff.pick_list": Rule(SHOP_MEMBER),
+    "staff.packing_slip": Rule(SHOP_MEMBER),
+    "courier.pickup_start": Rule(COURIER),
+    "courier.pickup": Rule(PICKUP_COURIER),
+    "courier.pickup_scan": Rule(PICKUP_COURIER),
+    "courier.pickup_end": Rule(PICKUP_COURIER),
+    "courier.handover": Rule(PICKUP_COURIER),
+    "courier.ship_selected": Rule(COURIER),
+    "courier.export_addresses": Rule(COURIER),
+    "seller.pickups": Rule(SHOP_OWNER),
+    "seller.handover": Rule(SHOP_OWNER),
     "api.orders_upsert": Rule(SHOP_OWNER),
     "courier.home": Rule(COURIER),
     "courier.shop_home": Rule(COURIER_IN_SHOP),
@@ -99,6 +124,7 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "order_id": ("order", Order),
     "batch_id": ("batch", ImportBatch),
     "job_id": ("job", PrintJob),
+    "pickup_id": ("pickup", Pickup),
 }
 
 
@@ -161,6 +187,9 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
         if shop_service.touch_grant(grant, now):
             db.session.commit()
         return True
+    if rule.level == PICKUP_COURIER:
+        grant = shop_service.active_grant(user, shop.id) if shop is not None else None
+        return objects["pickup"].courier_id == user.id and grant is not None and grant.allows("mark_shipped")
     if rule.level == JOB_ACTOR:
         from portal.services import printing
 

@@ -3,6 +3,7 @@
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
+from portal.models.pickup import Pickup, PickupScan
 from portal.models.printing import PrintedLabel, PrintJob
 from portal.models.shop import GRANT_PERMISSIONS, CourierGrant, GrantStatus, Invitation, Shop, ShopStaff
 from portal.models.user import User
@@ -23,6 +24,8 @@ __all__ = [
     "OrderItem",
     "OrderSource",
     "OrderStatus",
+    "Pickup",
+    "PickupScan",
     "PrintJob",
     "PrintedLabel",
     "Shop",

@@ -553,3 +553,38 @@ def status_counts(shop_ids: list[int]) -> dict[str, int]:
 def history(order: Order) -> list[OrderEvent]:
     """The order's events, oldest first."""
     return list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    counts: dict[str, int]
+    due_6h: int
+    overdue: int
+    shipped_today: int
+    shipped: int
+    shipped_late: int
+
+    @property
+    def late_rate(self) -> float | None:
+        """Share of shipped orders that shipped after their deadline (None before any shipped)."""
+        return self.shipped_late / self.shipped if self.shipped else None
+
+
+def dashboard(shop_id: int, now: datetime | None = None) -> Dashboard:
+    """The seller's figures: orders by state, due within 6 h, overdue, shipped today, late-shipment rate."""
+    now = now or utcnow()
+    open_states = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
+    mine = Order.shop_id == shop_id
+
+    def count(*where) -> int:
+        return db.session.scalar(select(func.count()).select_from(Order).where(mine, *where))
+
+    midnight = datetime.combine(now.astimezone(CHINA).date(), datetime.min.time(), tzinfo=CHINA).astimezone(UTC)
+    return Dashboard(
+        counts=status_counts([shop_id]),
+        due_6h=count(Order.status.in_(open_states), Order.ship_by >= now, Order.ship_by < now + timedelta(hours=6)),
+        overdue=count(Order.status.in_(open_states), Order.ship_by < now),
+        shipped_today=count(Order.status == OrderStatus.SHIPPED, Order.shipped_at >= midnight),
+        shipped=count(Order.status == OrderStatus.SHIPPED),
+        shipped_late=count(Order.status == OrderStatus.SHIPPED, Order.shipped_at > Order.ship_by),
+    )

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from portal.models import CourierGrant, ImportBatch, Invitation, Order, PrintedLabel, ShopStaff, User
-from portal.services import accounts, orders, printing, shops, waybills
+from portal.models import CourierGrant, ImportBatch, Invitation, Order, Pickup, PrintedLabel, ShopStaff, User
+from portal.services import accounts, orders, printing, scanning, shops, waybills
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -68,6 +68,20 @@ EXPECTED = {
     "courier.order_reprint": lambda shop: COURIERS[shop],  # both hold the print switch in A
     "courier.order_void": lambda shop: COURIERS[shop],
     "seller.ranges": owner,
+    "seller.pickups": owner,
+    "seller.handover": owner,
+    "staff.packing": lambda shop: owner(shop) | STAFF[shop],
+    "staff.packing_scan": lambda shop: owner(shop) | STAFF[shop],
+    "staff.packing_confirm": lambda shop: owner(shop) | STAFF[shop],
+    "staff.pick_list": lambda shop: owner(shop) | STAFF[shop],
+    "staff.packing_slip": lambda shop: owner(shop) | STAFF[shop],
+    "courier.pickup_start": lambda shop: {"courier1", "courier2"},
+    "courier.pickup": lambda shop: {"courier1"},  # the pickup's own courier only
+    "courier.pickup_scan": lambda shop: {"courier1"},
+    "courier.pickup_end": lambda shop: {"courier1"},
+    "courier.handover": lambda shop: {"courier1"},
+    "courier.ship_selected": lambda shop: {"courier1", "courier2"},
+    "courier.export_addresses": lambda shop: {"courier1", "courier2"},
     "operator.companies": lambda shop: {"operator"},
     "operator.home": lambda shop: {"operator"},
     "operator.users": lambda shop: {"operator"},
@@ -117,6 +131,7 @@ def build_world(app):
             db.session.add(ImportBatch(shop_id=shop.id, created_by_id=seller.id, file_name="x.csv"))
             orders.create_order(shop, ORDER, actor=seller)
             printable = orders.create_order(shop, {**ORDER, "platform_order_no": "3921000000000000002"}, actor=seller)
+            scanning.start_pickup(shop, courier=courier1)
             printing.create_print_job(
                 courier1,
                 [printable.id],
@@ -143,6 +158,7 @@ def build_world(app):
                 "staff_id": first(ShopStaff, shop),
                 "order_id": first(Order, shop),
                 "batch_id": first(ImportBatch, shop),
+                "pickup_id": db.session.scalar(select(Pickup.id).where(Pickup.shop_id == shop.id)),
                 "job_id": db.session.scalar(
                     select(PrintedLabel.job_id).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)
                 ),

@@ -176,3 +176,10 @@ def test_api_rejects_bad_batches_whole(app, world, login):
     assert orders_in(app, shop) == before
     anonymous = app.test_client().post(f"/api/v1/shops/{shop}/orders", json=[API_ORDER])
     assert anonymous.status_code == 401 and anonymous.content_type == "application/problem+json"
+
+
+def test_security_headers_on_every_page(app, world, login):
+    for response in (app.test_client().get("/login"), login("courier1").get("/courier/queue")):
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

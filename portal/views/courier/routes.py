@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.models import Order, OrderStatus, Shop
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
-from portal.services import audit, labels, orders, printing, shops, waybills
-from portal.services.errors import DomainError, NotFoundError
+from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
+from portal.services.errors import DomainError, InvalidDataError, NotFoundError
 from portal.views import copy_errors
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
@@ -60,6 +60,8 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
         state=state,
         form=form,
         can_print=bool(shops_where(current_user, "print_labels") & set(shop_ids)),
+        can_ship=bool(shops_where(current_user, "mark_shipped") & set(shop_ids)),
+        can_export=bool(shops_where(current_user, "export_addresses") & set(shop_ids)),
     ), status
 
 
@@ -196,3 +198,109 @@ def order_void(shop_id: int, order_id: int):
     db.session.commit()
     flash(_("Label voided; the order is pending again."), "info")
     return redirect(url_for("courier.order_detail", shop_id=shop_id, order_id=order_id))
+
+
+@bp.route("/pickup", methods=["GET", "POST"])
+def pickup_start():
+    """Pick the shop whose parcels you collect now (or go on with your open pickup there)."""
+    allowed = shops_where(current_user, "mark_shipped")
+    if request.method == "POST":
+        shop_id = request.form.get("shop", type=int)
+        if shop_id is None:
+            raise InvalidDataError(_("Choose the shop you are collecting at."))
+        if shop_id not in allowed:
+            raise NotFoundError(_("You may not mark parcels shipped in this shop."))
+        pickup = scanning.start_pickup(db.session.get(Shop, shop_id), courier=_actor())
+        db.session.commit()
+        return redirect(url_for("courier.pickup", pickup_id=pickup.id))
+    grants = [grant for grant in shops.active_grants(current_user) if grant.shop_id in allowed]
+    return render_template("courier/pickup_start.html", grants=grants, waiting=scanning.waiting_by_shop(allowed))
+
+
+def _pickup_page(status: int = 200, **result):
+    pickup = resolved("pickup")
+    context = {"pickup": pickup, "count": scanning.scanned_count(pickup), **result}
+    if request.headers.get("HX-Request"):
+        return render_template("courier/_pickup_result.html", **context), status
+    return render_template("courier/pickup.html", lines=scanning.handover_lines(pickup), **context), status
+
+
+@bp.get("/pickups/<int:pickup_id>")
+def pickup(pickup_id: int):
+    """The scan page, made for a phone: each scan ships that parcel; a running count."""
+    return _pickup_page()
+
+
+@bp.post("/pickups/<int:pickup_id>/scan")
+def pickup_scan(pickup_id: int):
+    try:
+        result = scanning.ship_scan(resolved("pickup"), request.form.get("code", ""), actor=_actor())
+    except DomainError as error:
+        db.session.rollback()
+        return _pickup_page(status=error.status, outcome="error", message=error.message)
+    db.session.commit()
+    if result.shipped:
+        return _pickup_page(outcome="shipped", message=_("%(no)s shipped.", no=result.order.tracking_no))
+    return _pickup_page(outcome="already", message=_("%(no)s already shipped.", no=result.order.tracking_no))
+
+
+@bp.post("/pickups/<int:pickup_id>/end")
+def pickup_end(pickup_id: int):
+    scanning.end_pickup(resolved("pickup"), actor=_actor())
+    db.session.commit()
+    return redirect(url_for("courier.handover", pickup_id=pickup_id))
+
+
+@bp.get("/pickups/<int:pickup_id>/handover")
+def handover(pickup_id: int):
+    """The printable handover list (交接单): shop, courier, time, every number, the count, signatures."""
+    pickup = resolved("pickup")
+    return render_template("pickups/handover.html", pickup=pickup, lines=scanning.handover_lines(pickup))
+
+
+@bp.post("/ship-selected")
+def ship_selected():
+    """Batch "mark shipped" from the queue, as far as each shop's grant and pickup rule allow."""
+    ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    counts = scanning.ship_selected(ids, allowed_shop_ids=shops_where(current_user, "mark_shipped"), actor=_actor())
+    db.session.commit()
+    flash(
+        _(
+            "%(shipped)d shipped, %(already)d had already shipped, %(refused)d could not ship (not packed, "
+            "cancelled, no label, or not allowed).",
+            **counts,
+        ),
+        "info" if not counts["refused"] else "warning",
+    )
+    return redirect(url_for("courier.queue", status="shipped" if counts["shipped"] else request.form.get("status")))
+
+
+@bp.post("/exports")
+def export_addresses():
+    """The selected orders' addresses as CSV (Excel-ready, UTF-8 with BOM) or XLSX; every export is audited."""
+    allowed = shops_where(current_user, "export_addresses")
+    ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    if not ids:
+        raise InvalidDataError(_("Select the orders to export."))
+    selected = db.session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.shop_id, Order.id)).all()
+    if len(selected) != len(set(ids)) or any(order.shop_id not in allowed for order in selected):
+        raise NotFoundError(_("Some of these orders are not in a shop where you may export addresses."))
+    fmt = "xlsx" if request.form.get("format") == "xlsx" else "csv"
+    rows = exports.export_rows(selected)
+    body = exports.to_xlsx(rows) if fmt == "xlsx" else exports.to_csv(rows)
+    for shop_id in sorted({order.shop_id for order in selected}):
+        count = sum(1 for order in selected if order.shop_id == shop_id)
+        audit.record(
+            "addresses_exported",
+            actor=_actor(),
+            shop=db.session.get(Shop, shop_id),
+            target=f"{count} orders",
+            format=fmt,
+        )
+    db.session.commit()
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else "text/csv"
+    response = Response(body, mimetype=mimetype)
+    stamp = utcnow().strftime("%Y%m%d%H%M")
+    response.headers["Content-Disposition"] = f'attachment; filename="addresses-{stamp}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

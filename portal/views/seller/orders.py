@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import ImportBatch
 from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import audit, imports, orders, regions, storage
+from portal.services import audit, imports, orders, regions, scanning, storage
 from portal.services.errors import ConflictError, DomainError
 from portal.views import copy_errors
 from portal.views.seller import bp
@@ -176,3 +176,17 @@ def import_discard(shop_id: int, batch_id: int):
         storage.discard(batch.storage_key)
     flash(_("Import discarded; nothing was changed."), "info")
     return redirect(url_for("seller.import_upload", shop_id=shop_id))
+
+
+@bp.get("/<int:shop_id>/pickups")
+def pickups(shop_id: int):
+    """Pickups of this shop's parcels, newest first, each with its handover list."""
+    shop = resolved("shop")
+    page = db.paginate(scanning.pickups_of(shop), per_page=50)
+    return render_template("seller/pickups.html", shop=shop, page=page)
+
+
+@bp.get("/<int:shop_id>/pickups/<int:pickup_id>")
+def handover(shop_id: int, pickup_id: int):
+    pickup = resolved("pickup")
+    return render_template("pickups/handover.html", pickup=pickup, lines=scanning.handover_lines(pickup))

@@ -7,7 +7,7 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.permissions import resolved
-from portal.services import audit, shops, waybills
+from portal.services import audit, orders, shops, waybills
 from portal.services.errors import DomainError
 from portal.views import copy_errors
 from portal.views.seller import bp
@@ -45,7 +45,13 @@ def shop_new():
 @bp.get("/<int:shop_id>")
 def shop_home(shop_id: int):
     shop = resolved("shop")
-    return render_template("seller/shop_home.html", shop=shop, grants=shops.grants_of(shop), staff=shops.staff_of(shop))
+    return render_template(
+        "seller/shop_home.html",
+        shop=shop,
+        grants=shops.grants_of(shop),
+        board=orders.dashboard(shop.id),
+        low_ranges=[r for r in waybills.ranges_of(shop) if waybills.is_low(r)],
+    )
 
 
 @bp.route("/<int:shop_id>/settings", methods=["GET", "POST"])

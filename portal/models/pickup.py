@@ -1,0 +1,38 @@
+"""Pickups: a courier collecting a shop's parcels, scan by scan, closed by a handover list."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, utcnow
+from portal.models.order import Order
+from portal.models.shop import Shop
+from portal.models.user import User
+
+
+class Pickup(Base):
+    __tablename__ = "pickup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    courier_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    shop: Mapped[Shop] = relationship()
+    courier: Mapped[User] = relationship()
+
+
+class PickupScan(Base):
+    """One parcel handed over in a pickup (the order it shipped)."""
+
+    __tablename__ = "pickup_scan"
+    __table_args__ = (UniqueConstraint("pickup_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pickup_id: Mapped[int] = mapped_column(ForeignKey("pickup.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()
