@@ -10,7 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from portal.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after commit (a request commits, then renders): no reload query per attribute.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

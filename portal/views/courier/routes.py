@@ -217,9 +217,9 @@ def pickup_start():
     return render_template("courier/pickup_start.html", grants=grants, waiting=scanning.waiting_by_shop(allowed))
 
 
-def _pickup_page(status: int = 200, **result):
+def _pickup_page(status: int = 200, count: int | None = None, **result):
     pickup = resolved("pickup")
-    context = {"pickup": pickup, "count": scanning.scanned_count(pickup), **result}
+    context = {"pickup": pickup, "count": scanning.scanned_count(pickup) if count is None else count, **result}
     if request.headers.get("HX-Request"):
         return render_template("courier/_pickup_result.html", **context), status
     return render_template("courier/pickup.html", lines=scanning.handover_lines(pickup), **context), status
@@ -240,8 +240,12 @@ def pickup_scan(pickup_id: int):
         return _pickup_page(status=error.status, outcome="error", message=error.message)
     db.session.commit()
     if result.shipped:
-        return _pickup_page(outcome="shipped", message=_("%(no)s shipped.", no=result.order.tracking_no))
-    return _pickup_page(outcome="already", message=_("%(no)s already shipped.", no=result.order.tracking_no))
+        return _pickup_page(
+            count=result.count, outcome="shipped", message=_("%(no)s shipped.", no=result.order.tracking_no)
+        )
+    return _pickup_page(
+        count=result.count, outcome="already", message=_("%(no)s already shipped.", no=result.order.tracking_no)
+    )
 
 
 @bp.post("/pickups/<int:pickup_id>/end")
