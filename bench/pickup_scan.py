@@ -48,9 +48,15 @@ def world(tmp: Path, parcels: int):
         courier = accounts.find_user("courier1")
         rows = [
             {
-                "shop_id": shop.id, "platform_order_no": f"P{n:08d}", "status": OrderStatus.PACKED,
-                "recipient_name": "张伟", "recipient_phone": "13800000000", "province": "浙江省",
-                "city": "杭州市", "tracking_no": f"7310{n:010d}", "paid_at": utcnow(),
+                "shop_id": shop.id,
+                "platform_order_no": f"P{n:08d}",
+                "status": OrderStatus.PACKED,
+                "recipient_name": "张伟",
+                "recipient_phone": "13800000000",
+                "province": "浙江省",
+                "city": "杭州市",
+                "tracking_no": f"7310{n:010d}",
+                "paid_at": utcnow(),
                 "ship_by": utcnow(),
             }
             for n in range(parcels)
@@ -80,8 +86,9 @@ def main() -> None:
         bare_seconds = time.perf_counter() - started
         started = time.perf_counter()
         for number in numbers:
-            response = client.post(f"/courier/pickups/{pickup_id}/scan", data={"code": number},
-                                   headers={"HX-Request": "true"})
+            response = client.post(
+                f"/courier/pickups/{pickup_id}/scan", data={"code": number}, headers={"HX-Request": "true"}
+            )
             assert response.status_code == 200, response.status_code
         scan_seconds = time.perf_counter() - started
     bare_rate, scan_rate = len(numbers) / bare_seconds, len(numbers) / scan_seconds
