@@ -79,6 +79,9 @@ POLICY: dict[str, Rule] = {
     "seller.import_preview": Rule(SHOP_OWNER),
     "seller.import_confirm": Rule(SHOP_OWNER),
     "seller.import_discard": Rule(SHOP_OWNER),
+    "seller.tracking_upload": Rule(SHOP_OWNER),
+    "seller.tracking_preview": Rule(SHOP_OWNER),
+    "seller.tracking_confirm": Rule(SHOP_OWNER),
     "staff.shop_home": Rule(SHOP_MEMBER),
     "staff.packing": Rule(SHOP_MEMBER),
     "staff.packing_scan": Rule(SHOP_MEMBER),
@@ -123,6 +126,7 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "user_id": ("user", User),
     "order_id": ("order", Order),
     "batch_id": ("batch", ImportBatch),
+    "tracking_id": ("batch", ImportBatch),
     "job_id": ("job", PrintJob),
     "pickup_id": ("pickup", Pickup),
 }

@@ -116,6 +116,8 @@ class ImportBatch(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "orders" (the seller centre's export) or "tracking" (a courier company's order → number sheet).
+    kind: Mapped[str] = mapped_column(String(16), default="orders", server_default="orders")
     file_name: Mapped[str] = mapped_column(String(200), default="")
     items_file_name: Mapped[str] = mapped_column(String(200), default="")
     # Where the uploaded files wait under instance/uploads until confirmed or discarded.

@@ -143,9 +143,10 @@ def to_xlsx(rows: Sequence[dict[str, Any]]) -> bytes:
     """The rows as an XLSX workbook (written streaming, openpyxl's write-only mode).
 
     A bold header row that stays in view, column widths from the content, and every value stored as
-    a text cell -- order numbers, phones and postcodes too, so Excel keeps every digit -- in the Text
-    number format, so that editing a cell in Excel keeps it text. Formula-looking text is a string cell
-    with Excel's quote prefix, never a formula. Whole numbers (the quantity) stay numbers.
+    a string cell -- order numbers, phones and postcodes too, so Excel keeps every digit. Digit strings
+    Excel would change (as ``csv_cell`` picks them) are also in the Text number format, so that editing
+    them in Excel keeps them text; formula-looking text is a string cell with Excel's quote prefix,
+    never a formula. Whole numbers (the quantity) stay numbers, so that Excel can add them up.
     """
     columns = list(rows[0]) if rows else list(EXPORT_COLUMNS)
     workbook = Workbook(write_only=True)
@@ -168,23 +169,32 @@ def to_xlsx(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A whole number as a number; text as a plain string, or as a styled cell where Excel needs telling."""
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return _text_cell(sheet, str(value))
+    text = str(value)
+    if text.startswith(FORMULA_TRIGGERS) or _EXCEL_NUMBER_TEXT.fullmatch(text):
+        return _text_cell(sheet, text)
+    return _xml_text(text)  # a plain string is a string cell already; a styled cell per value costs twice the time
 
 
 def _text_cell(sheet: Any, text: str) -> WriteOnlyCell:
-    # XML reads a bare CR as a line feed anyway, and cannot hold other control characters (openpyxl would
-    # refuse the whole workbook for one stray character in a buyer's message).
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+    """A string cell in the Text number format (Excel keeps it text when edited); quote-prefixed if formula-like."""
+    cell = WriteOnlyCell(sheet, value=_xml_text(text))
     # openpyxl makes any string starting with "=" a formula: say it is a string.
     cell.data_type = "s"
     cell.number_format = "@"
     if text.startswith(FORMULA_TRIGGERS):
-        cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+        cell.quotePrefix = True  # Excel's own mark for "typed as text", like a leading ' in the cell
     return cell
+
+
+def _xml_text(text: str) -> str:
+    """XML reads a bare CR as a line feed anyway, and cannot hold other control characters (openpyxl would
+    refuse the whole workbook for one stray character in a buyer's message): drop them."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _widths(columns: list[str], rows: Sequence[dict[str, Any]]) -> list[float]:

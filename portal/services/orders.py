@@ -550,6 +550,14 @@ def status_counts(shop_ids: list[int]) -> dict[str, int]:
     return dict(rows)
 
 
+def details_open_to_couriers(order: Order, now: datetime | None = None) -> bool:
+    """Couriers see (and export) full recipient details while the order is unshipped and for the
+    shop's number of days after shipping; after that, masked (DESIGN: multi-account access)."""
+    if order.status != OrderStatus.SHIPPED or order.shipped_at is None:
+        return True
+    return (now or utcnow()) - order.shipped_at <= timedelta(days=order.shop.detail_days)
+
+
 def history(order: Order) -> list[OrderEvent]:
     """The order's events, oldest first."""
     return list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)))

@@ -55,6 +55,9 @@ EXPECTED = {
     "seller.import_preview": owner,
     "seller.import_confirm": owner,
     "seller.import_discard": owner,
+    "seller.tracking_upload": owner,
+    "seller.tracking_preview": owner,
+    "seller.tracking_confirm": owner,
     "api.orders_upsert": owner,
     "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
     "courier.home": lambda shop: {"courier1", "courier2"},
@@ -129,6 +132,7 @@ def build_world(app):
         shops.create_invitation(shop_b, actor=seller2, terms=shops.GrantTerms(print_labels=True))
         for shop, seller in ((shop_a, seller1), (shop_b, seller2)):
             db.session.add(ImportBatch(shop_id=shop.id, created_by_id=seller.id, file_name="x.csv"))
+            db.session.add(ImportBatch(shop_id=shop.id, kind="tracking", created_by_id=seller.id, file_name="t.csv"))
             orders.create_order(shop, ORDER, actor=seller)
             printable = orders.create_order(shop, {**ORDER, "platform_order_no": "3921000000000000002"}, actor=seller)
             scanning.start_pickup(shop, courier=courier1)
@@ -157,7 +161,12 @@ def build_world(app):
                 "invitation_id": first(Invitation, shop),
                 "staff_id": first(ShopStaff, shop),
                 "order_id": first(Order, shop),
-                "batch_id": first(ImportBatch, shop),
+                "batch_id": db.session.scalar(
+                    select(ImportBatch.id).where(ImportBatch.shop_id == shop.id, ImportBatch.kind == "orders")
+                ),
+                "tracking_id": db.session.scalar(
+                    select(ImportBatch.id).where(ImportBatch.shop_id == shop.id, ImportBatch.kind == "tracking")
+                ),
                 "pickup_id": db.session.scalar(select(Pickup.id).where(Pickup.shop_id == shop.id)),
                 "job_id": db.session.scalar(
                     select(PrintedLabel.job_id).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)

@@ -44,3 +44,26 @@ def test_export_needs_the_switch(app, world, login):
     assert login("courier1").post("/courier/exports", data={}).status_code == 422
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(AuditEvent.action == "addresses_exported")) == 0
+
+
+def test_export_closes_after_the_shops_days(app, world, login):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from portal.models import OrderStatus
+    from portal.models.base import utcnow
+
+    shop = world["shops"]["seller1"]
+    ids, _phones = some_orders(app, shop, 2)
+    with app.app_context():
+        db.session.execute(
+            update(Order)
+            .where(Order.id == ids[0])
+            .values(status=OrderStatus.SHIPPED, shipped_at=utcnow() - timedelta(days=8))
+        )
+        db.session.commit()
+    response = login("courier1").post("/courier/exports", data={"order_ids": [str(i) for i in ids]})
+    assert response.status_code == 409 and "no longer open to couriers" in response.get_data(as_text=True)
+    detail = login("courier1").get(f"/courier/shops/{shop}/orders/{ids[0]}").get_data(as_text=True)
+    assert "masked" in detail

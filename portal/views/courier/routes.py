@@ -1,7 +1,5 @@
 """Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
-from datetime import timedelta
-
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +11,7 @@ from portal.models import Order, OrderStatus, Shop
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
-from portal.services.errors import DomainError, InvalidDataError, NotFoundError
+from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 from portal.views import copy_errors
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
@@ -139,11 +137,7 @@ def print_job_zpl(job_id: int):
 
 def full_details_allowed(order: Order, grant) -> bool:
     """Full recipient details: with the grant's switch, while unshipped and for the shop's days after."""
-    if not grant.view_recipient:
-        return False
-    if order.status != OrderStatus.SHIPPED or order.shipped_at is None:
-        return True
-    return utcnow() - order.shipped_at <= timedelta(days=order.shop.detail_days)
+    return grant.view_recipient and orders.details_open_to_couriers(order)
 
 
 def _order_page(order: Order, reprint_form=None, void_form=None, status: int = 200):
@@ -289,6 +283,16 @@ def export_addresses():
     selected = db.session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.shop_id, Order.id)).all()
     if len(selected) != len(set(ids)) or any(order.shop_id not in allowed for order in selected):
         raise NotFoundError(_("Some of these orders are not in a shop where you may export addresses."))
+    closed = next((order for order in selected if not orders.details_open_to_couriers(order)), None)
+    if closed is not None:
+        raise ConflictError(
+            _(
+                "Order %(no)s shipped more than %(days)d days ago: "
+                "its recipient details are no longer open to couriers.",
+                no=closed.platform_order_no,
+                days=closed.shop.detail_days,
+            )
+        )
     fmt = "xlsx" if request.form.get("format") == "xlsx" else "csv"
     rows = exports.export_rows(selected)
     body = exports.to_xlsx(rows) if fmt == "xlsx" else exports.to_csv(rows)

@@ -156,3 +156,11 @@ class RangeForm(FlaskForm):
         _l("Warn when fewer than this are left"), default=100, validators=[Optional(), NumberRange(min=0)]
     )
     note = StringField(_l("Note"), validators=[Length(max=300)])
+
+
+class TrackingImportForm(FlaskForm):
+    company = SelectField(_l("Courier company"), choices=[], validate_choice=False)
+    tracking_file = FileField(
+        _l("Sheet of order numbers and tracking numbers (CSV or XLSX)"),
+        validators=[FileRequired(), FileAllowed(["csv", "xlsx", "txt"], _l("A CSV or XLSX file, please."))],
+    )

@@ -11,11 +11,11 @@ from portal.extensions import db
 from portal.models import ImportBatch
 from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import audit, imports, orders, regions, scanning, storage
-from portal.services.errors import ConflictError, DomainError
+from portal.services import audit, imports, orders, regions, scanning, storage, tracking_import, waybills
+from portal.services.errors import ConflictError, DomainError, NotFoundError
 from portal.views import copy_errors
 from portal.views.seller import bp
-from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm
+from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm, TrackingImportForm
 
 
 def _actor():
@@ -132,9 +132,16 @@ def import_upload(shop_id: int):
     return render_template("seller/import_upload.html", shop=shop, form=form), status
 
 
+def _orders_batch() -> ImportBatch:
+    batch = resolved("batch")
+    if batch.kind != "orders":
+        raise NotFoundError(_("There is no such order import."))
+    return batch
+
+
 @bp.get("/<int:shop_id>/imports/<int:batch_id>")
 def import_preview(shop_id: int, batch_id: int):
-    batch = resolved("batch")
+    batch = _orders_batch()
     report = imports.ImportReport.from_dict(batch.report)
     return render_template("seller/import_preview.html", shop=resolved("shop"), batch=batch, report=report)
 
@@ -142,7 +149,7 @@ def import_preview(shop_id: int, batch_id: int):
 @bp.post("/<int:shop_id>/imports/<int:batch_id>/confirm")
 def import_confirm(shop_id: int, batch_id: int):
     """Apply a previewed import: every valid row, in one transaction, or nothing."""
-    batch, shop = resolved("batch"), resolved("shop")
+    batch, shop = _orders_batch(), resolved("shop")
     if batch.status != "preview":
         raise ConflictError(_("This import has already been applied or discarded."))
     paths = storage.files(batch.storage_key)
@@ -190,3 +197,68 @@ def pickups(shop_id: int):
 def handover(shop_id: int, pickup_id: int):
     pickup = resolved("pickup")
     return render_template("pickups/handover.html", pickup=pickup, lines=scanning.handover_lines(pickup))
+
+
+@bp.route("/<int:shop_id>/tracking-import", methods=["GET", "POST"])
+def tracking_upload(shop_id: int):
+    """The courier company's reply (order number → tracking number): a preview first, nothing changes yet."""
+    shop = resolved("shop")
+    form = TrackingImportForm()
+    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        key = storage.new_key()
+        path = storage.save(form.tracking_file.data, key, "tracking")
+        try:
+            company = waybills.chosen_company(form.company.data)
+            report = tracking_import.preview_tracking(shop, path, company)
+        except DomainError as error:
+            storage.discard(key)
+            db.session.rollback()
+            copy_errors(form, error)
+            return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
+        batch = ImportBatch(
+            shop_id=shop.id,
+            kind="tracking",
+            created_by_id=current_user.id,
+            file_name=form.tracking_file.data.filename or "",
+            storage_key=key,
+            report=report.as_dict(),
+        )
+        db.session.add(batch)
+        db.session.commit()
+        return redirect(url_for("seller.tracking_preview", shop_id=shop.id, tracking_id=batch.id))
+    return render_template("seller/tracking_upload.html", shop=shop, form=form), status
+
+
+def _tracking_batch() -> ImportBatch:
+    batch = resolved("batch")
+    if batch.kind != "tracking":
+        raise NotFoundError(_("There is no such tracking-number import."))
+    return batch
+
+
+@bp.get("/<int:shop_id>/tracking-import/<int:tracking_id>")
+def tracking_preview(shop_id: int, tracking_id: int):
+    batch = _tracking_batch()
+    report = tracking_import.TrackingReport.from_dict(batch.report)
+    return render_template("seller/tracking_preview.html", shop=resolved("shop"), batch=batch, report=report)
+
+
+@bp.post("/<int:shop_id>/tracking-import/<int:tracking_id>/confirm")
+def tracking_confirm(shop_id: int, tracking_id: int):
+    """Apply a previewed sheet: every order gets its number and becomes labelled, or none does."""
+    batch, shop = _tracking_batch(), resolved("shop")
+    if batch.status != "preview":
+        raise ConflictError(_("This import has already been applied or discarded."))
+    path = storage.files(batch.storage_key).get("tracking")
+    if path is None:
+        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
+    company = waybills.chosen_company(batch.report.get("company", ""))
+    labelled = tracking_import.apply_tracking(shop, path, company, actor=_actor(), file_name=batch.file_name)
+    batch.status = "applied"
+    batch.applied_at = utcnow()
+    db.session.commit()
+    storage.discard(batch.storage_key)
+    flash(_("%(n)d orders have their tracking numbers and are labelled.", n=labelled), "success")
+    return redirect(url_for("seller.orders_list", shop_id=shop.id, status="labelled"))
