@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 
+from portal.extensions import db
 from portal.services.errors import DomainError
 
 
@@ -17,6 +18,13 @@ def copy_errors(form: FlaskForm, error: DomainError) -> None:
             placed = True
     if not placed:
         form.form_errors.append(error.message)
+
+
+def failed(form: FlaskForm, error: DomainError) -> int:
+    """A service refused the form: undo the unit of work, show why on the form, return the status."""
+    db.session.rollback()
+    copy_errors(form, error)
+    return error.status
 
 
 def local_path(target: str | None) -> str | None:

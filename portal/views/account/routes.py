@@ -7,7 +7,7 @@ from flask_login import current_user, login_user
 from portal.extensions import db
 from portal.services import accounts, shops
 from portal.services.errors import DomainError
-from portal.views import copy_errors
+from portal.views import failed
 from portal.views.account import bp
 from portal.views.account.forms import PasswordForm, RedeemForm
 
@@ -27,8 +27,7 @@ def password():
         try:
             accounts.change_password(user, form.current_password.data, form.new_password.data)
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             login_user(user)  # the session id changed with the session version
@@ -46,8 +45,7 @@ def redeem():
         try:
             grant = shops.redeem_invitation(current_user._get_current_object(), form.code.data)
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return render_template("account/home.html", redeem_form=form), error.status
         db.session.commit()
         flash(_("You now work for %(shop)s.", shop=grant.shop.name), "success")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from portal.extensions import db, limiter
 from portal.services import accounts, audit
 from portal.services.errors import AuthenticationError, InvalidDataError
-from portal.views import copy_errors, local_path
+from portal.views import failed, local_path
 from portal.views.auth import bp
 from portal.views.auth.forms import LoginForm, RegisterForm
 
@@ -75,8 +75,7 @@ def register():
                 form.username.data, form.password.data, form.shop_name.data, form.display_name.data or ""
             )
         except InvalidDataError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
         else:
             db.session.commit()
             login_user(user)

@@ -12,7 +12,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
-from portal.views import copy_errors
+from portal.views import failed
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
 
@@ -171,8 +171,7 @@ def order_reprint(shop_id: int, order_id: int):
     try:
         job = printing.reprint(order, actor=_actor(), reason=form.reason.data or "", size=form.size.data)
     except DomainError as error:
-        db.session.rollback()
-        copy_errors(form, error)
+        failed(form, error)
         return _order_page(order, reprint_form=form, status=error.status)
     db.session.commit()
     return redirect(url_for("courier.print_job", job_id=job.id))
@@ -186,8 +185,7 @@ def order_void(shop_id: int, order_id: int):
     try:
         printing.void_label(order, actor=_actor(), reason=form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        copy_errors(form, error)
+        failed(form, error)
         return _order_page(order, void_form=form, status=error.status)
     db.session.commit()
     flash(_("Label voided; the order is pending again."), "info")

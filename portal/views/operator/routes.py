@@ -10,7 +10,7 @@ from portal.models import CourierCompany, CourierGrant, Shop, User
 from portal.permissions import resolved
 from portal.services import accounts, audit, waybills
 from portal.services.errors import DomainError
-from portal.views import copy_errors
+from portal.views import failed
 from portal.views.operator import bp
 from portal.views.operator.forms import CompanyForm
 from portal.views.seller.forms import ActionForm
@@ -81,9 +81,7 @@ def companies():
                 actor=current_user._get_current_object(),
             )
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
-            status = error.status
+            status = failed(form, error)
         else:
             db.session.commit()
             flash(_("%(name)s added to the registry.", name=company.name), "success")

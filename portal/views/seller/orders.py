@@ -13,7 +13,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved
 from portal.services import audit, imports, orders, regions, scanning, storage, tracking_import, waybills
 from portal.services.errors import ConflictError, DomainError, NotFoundError
-from portal.views import copy_errors
+from portal.views import failed
 from portal.views.seller import bp
 from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm, TrackingImportForm
 
@@ -64,9 +64,7 @@ def order_new(shop_id: int):
         try:
             order = orders.create_order(shop, data, actor=_actor())
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
-            status = error.status
+            status = failed(form, error)
         else:
             audit.record("order_created", actor=_actor(), shop=shop, target=order.platform_order_no)
             db.session.commit()
@@ -115,8 +113,7 @@ def import_upload(shop_id: int):
             report = imports.preview_import(shop, orders_path, items_path)
         except DomainError as error:
             storage.discard(key)
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return render_template("seller/import_upload.html", shop=shop, form=form), error.status
         batch = ImportBatch(
             shop_id=shop.id,
@@ -132,16 +129,38 @@ def import_upload(shop_id: int):
     return render_template("seller/import_upload.html", shop=shop, form=form), status
 
 
-def _orders_batch() -> ImportBatch:
+def _batch(kind: str) -> ImportBatch:
+    """The import in the URL, if it is of this kind: an order export is no tracking sheet."""
     batch = resolved("batch")
-    if batch.kind != "orders":
-        raise NotFoundError(_("There is no such order import."))
+    if batch.kind != kind:
+        raise NotFoundError(_("There is no such import."))
     return batch
+
+
+def _stored_files(batch: ImportBatch, role: str) -> dict:
+    """The uploaded files of a batch still waiting for confirmation.
+
+    :raise ConflictError: already applied or discarded, or the files are gone.
+    """
+    if batch.status != "preview":
+        raise ConflictError(_("This import has already been applied or discarded."))
+    paths = storage.files(batch.storage_key)
+    if role not in paths:
+        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
+    return paths
+
+
+def _applied(batch: ImportBatch) -> None:
+    """Commit the applied batch, then drop its files."""
+    batch.status = "applied"
+    batch.applied_at = utcnow()
+    db.session.commit()
+    storage.discard(batch.storage_key)
 
 
 @bp.get("/<int:shop_id>/imports/<int:batch_id>")
 def import_preview(shop_id: int, batch_id: int):
-    batch = _orders_batch()
+    batch = _batch("orders")
     report = imports.ImportReport.from_dict(batch.report)
     return render_template("seller/import_preview.html", shop=resolved("shop"), batch=batch, report=report)
 
@@ -149,19 +168,12 @@ def import_preview(shop_id: int, batch_id: int):
 @bp.post("/<int:shop_id>/imports/<int:batch_id>/confirm")
 def import_confirm(shop_id: int, batch_id: int):
     """Apply a previewed import: every valid row, in one transaction, or nothing."""
-    batch, shop = _orders_batch(), resolved("shop")
-    if batch.status != "preview":
-        raise ConflictError(_("This import has already been applied or discarded."))
-    paths = storage.files(batch.storage_key)
-    if "orders" not in paths:
-        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
+    batch, shop = _batch("orders"), resolved("shop")
+    paths = _stored_files(batch, "orders")
     result = imports.apply_import(
         shop, paths["orders"], paths.get("items"), actor=_actor(), import_batch_id=batch.id, file_name=batch.file_name
     )
-    batch.status = "applied"
-    batch.applied_at = utcnow()
-    db.session.commit()
-    storage.discard(batch.storage_key)
+    _applied(batch)
     flash(
         _(
             "Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.",
@@ -214,8 +226,7 @@ def tracking_upload(shop_id: int):
             report = tracking_import.preview_tracking(shop, path, company)
         except DomainError as error:
             storage.discard(key)
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
         batch = ImportBatch(
             shop_id=shop.id,
@@ -231,16 +242,9 @@ def tracking_upload(shop_id: int):
     return render_template("seller/tracking_upload.html", shop=shop, form=form), status
 
 
-def _tracking_batch() -> ImportBatch:
-    batch = resolved("batch")
-    if batch.kind != "tracking":
-        raise NotFoundError(_("There is no such tracking-number import."))
-    return batch
-
-
 @bp.get("/<int:shop_id>/tracking-import/<int:tracking_id>")
 def tracking_preview(shop_id: int, tracking_id: int):
-    batch = _tracking_batch()
+    batch = _batch("tracking")
     report = tracking_import.TrackingReport.from_dict(batch.report)
     return render_template("seller/tracking_preview.html", shop=resolved("shop"), batch=batch, report=report)
 
@@ -248,17 +252,10 @@ def tracking_preview(shop_id: int, tracking_id: int):
 @bp.post("/<int:shop_id>/tracking-import/<int:tracking_id>/confirm")
 def tracking_confirm(shop_id: int, tracking_id: int):
     """Apply a previewed sheet: every order gets its number and becomes labelled, or none does."""
-    batch, shop = _tracking_batch(), resolved("shop")
-    if batch.status != "preview":
-        raise ConflictError(_("This import has already been applied or discarded."))
-    path = storage.files(batch.storage_key).get("tracking")
-    if path is None:
-        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
+    batch, shop = _batch("tracking"), resolved("shop")
+    path = _stored_files(batch, "tracking")["tracking"]
     company = waybills.chosen_company(batch.report.get("company", ""))
     labelled = tracking_import.apply_tracking(shop, path, company, actor=_actor(), file_name=batch.file_name)
-    batch.status = "applied"
-    batch.applied_at = utcnow()
-    db.session.commit()
-    storage.discard(batch.storage_key)
+    _applied(batch)
     flash(_("%(n)d orders have their tracking numbers and are labelled.", n=labelled), "success")
     return redirect(url_for("seller.orders_list", shop_id=shop.id, status="labelled"))

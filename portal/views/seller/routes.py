@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.permissions import resolved
 from portal.services import audit, orders, shops, waybills
 from portal.services.errors import DomainError
-from portal.views import copy_errors
+from portal.views import failed
 from portal.views.seller import bp
 from portal.views.seller.forms import (
     ActionForm,
@@ -116,8 +116,7 @@ def grant_new_login(shop_id: int):
                 display_name=form.display_name.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return _grants_page(shop, login_form=form, status=error.status)
         db.session.commit()
         flash(
@@ -142,8 +141,7 @@ def invitation_new(shop_id: int):
                 shop, actor=_actor(), terms=form.terms(), hours=current_app.config["PORTAL_INVITATION_HOURS"]
             )
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return _grants_page(shop, invite_form=form, status=error.status)
         db.session.commit()
         return _grants_page(shop, code=code, status=201)
@@ -171,8 +169,7 @@ def grant_edit(shop_id: int, grant_id: int):
         try:
             shops.update_grant(grant, actor=_actor(), terms=form.terms())
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
+            failed(form, error)
             return render_template("seller/grant_edit.html", shop=grant.shop, grant=grant, form=form), error.status
         db.session.commit()
         flash(_("Sub-account %(handle)s updated.", handle=grant.handle), "success")
@@ -205,9 +202,7 @@ def staff(shop_id: int):
                 display_name=form.display_name.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
-            status = error.status
+            status = failed(form, error)
         else:
             db.session.commit()
             flash(
@@ -257,9 +252,7 @@ def ranges(shop_id: int):
                 note=form.note.data or "",
             )
         except DomainError as error:
-            db.session.rollback()
-            copy_errors(form, error)
-            status = error.status
+            status = failed(form, error)
         else:
             db.session.commit()
             flash(_("Range %(range)s recorded.", range=waybills.range_label(waybill_range)), "success")
