@@ -101,10 +101,11 @@ class Waybill(Base):
     __table_args__ = (UniqueConstraint("company_id", "tracking_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    range_id: Mapped[int] = mapped_column(ForeignKey("waybill_range.id"), index=True)
+    # None for a number the courier company sent back in a reply sheet rather than one from a range.
+    range_id: Mapped[int | None] = mapped_column(ForeignKey("waybill_range.id"), index=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("courier_company.id"))
-    serial: Mapped[int] = mapped_column(BigInteger)
+    serial: Mapped[int | None] = mapped_column(BigInteger)
     # Also indexed alone: a packing-desk scan has the number but not the company.
     tracking_no: Mapped[str] = mapped_column(String(40), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
@@ -114,7 +115,7 @@ class Waybill(Base):
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str] = mapped_column(String(300), default="")
 
-    range: Mapped[WaybillRange] = relationship()
+    range: Mapped[WaybillRange | None] = relationship()
     company: Mapped[CourierCompany] = relationship()
     order: Mapped[Order | None] = relationship()
 

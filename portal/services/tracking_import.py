@@ -5,9 +5,8 @@ XLSX, told apart by content; ``imports._read_header``: headings in any order, un
 Every row is checked before anything is written; ``apply_tracking`` then labels all the orders at once
 through ``orders.label_orders``, or none of them.
 
-The numbers are kept on the orders only (``Order.tracking_no`` and ``courier_company``), not as
-``Waybill`` rows: a Waybill needs the number range it came from (``range_id`` and ``serial`` are NOT
-NULL), and a courier's reply has none.
+Each number becomes a ``Waybill`` row without a range (the company's unique number constraint
+guards it, and the label can be reprinted or voided like any other) and goes on its order.
 """
 
 import os
@@ -18,10 +17,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from portal.extensions import db
 from portal.models import CourierCompany, Order, OrderStatus, Shop, User, Waybill, WaybillRange, WaybillStatus
+from portal.models.base import utcnow
 from portal.services import audit, imports, orders, waybills
 from portal.services.errors import InvalidDataError
 from portal.services.orders import clean_text
@@ -143,6 +143,23 @@ def apply_tracking(shop: Shop, path: FilePath, company: CourierCompany, *, actor
         raise InvalidTrackingError(report)
     with db.session.begin_nested():  # label_orders may fail half-way: roll its first statement back too
         orders.label_orders(numbers, courier_code=company.code, actor=actor)
+        now = utcnow()
+        db.session.execute(
+            insert(Waybill.__table__),
+            [
+                {
+                    "shop_id": shop.id,
+                    "company_id": company.id,
+                    "tracking_no": number,
+                    "order_id": order_id,
+                    "status": WaybillStatus.ALLOCATED,
+                    "allocated_at": now,
+                    "allocated_by_id": actor.id,
+                    "void_reason": "",
+                }
+                for order_id, number in numbers.items()
+            ],
+        )
     audit.record(
         "tracking_imported",
         actor=actor,

@@ -53,3 +53,22 @@ def browser(tmp_path_factory):
         )
         yield context
         context.close()
+
+
+@pytest.fixture
+def live_url(app):
+    """The app served on a free local port by a thread of this process.
+
+    Not pytest-flask's live_server: that forks the test process, and a fork taken while Playwright's
+    driver and its asyncio threads exist left Chromium's launch hanging now and then.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

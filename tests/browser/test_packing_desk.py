@@ -13,7 +13,7 @@ from tests.conftest import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def test_scan_confirm_scan_again(app, world, live_server, browser):
+def test_scan_confirm_scan_again(app, world, live_url, browser):
     scanning.require(browser is not None, missing_tool() or "")
     shop = world["shops"]["seller1"]
     with app.app_context():
@@ -32,7 +32,7 @@ def test_scan_confirm_scan_again(app, world, live_server, browser):
         db.session.commit()
         numbers = [db.session.get(Order, i).tracking_no for i in ids]
 
-    base = live_server.url()
+    base = live_url
     page = browser.new_page()
     page.goto(f"{base}/login")
     page.fill("#username", "packer1")

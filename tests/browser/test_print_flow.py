@@ -14,12 +14,12 @@ from tests.conftest import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def test_courier_prints_a_job_from_the_queue(app, world, live_server, browser):
+def test_courier_prints_a_job_from_the_queue(app, world, live_url, browser):
     scanning.require(browser is not None, missing_tool() or "")
     from pypdf import PdfReader
 
     shop = world["shops"]["seller1"]
-    base = live_server.url()
+    base = live_url
     page = browser.new_page()
     # Count the page's own window.print() calls; the test prints with page.pdf() instead of a dialog.
     page.add_init_script("window.__prints = 0; window.print = function () { window.__prints += 1; };")

@@ -56,3 +56,26 @@ def test_errors_are_listed_and_nothing_changes(app, world, login):
     assert refused.status_code == 422
     # an order-import batch is not a tracking batch, and the other way round
     assert seller.get(f"/shops/{shop}/imports/{batch_id}").status_code == 404
+
+
+def test_imported_numbers_can_be_reprinted_and_voided(app, world, login):
+    from portal.models import Waybill, WaybillStatus
+
+    shop = world["shops"]["seller1"]
+    seller = login("seller1")
+    upload(seller, shop, "tracking_zto_utf8.csv")
+    with app.app_context():
+        batch_id = db.session.scalar(select(ImportBatch.id).where(ImportBatch.kind == "tracking"))
+    seller.post(f"/shops/{shop}/tracking-import/{batch_id}/confirm")
+    with app.app_context():
+        order_id = db.session.scalar(select(Order.id).where(Order.tracking_no == "75000000000001"))
+        waybill = db.session.scalar(select(Waybill).where(Waybill.tracking_no == "75000000000001"))
+        assert waybill.order_id == order_id and waybill.range_id is None
+    courier = login("courier1")
+    base = f"/courier/shops/{shop}/orders/{order_id}"
+    reprint = courier.post(f"{base}/reprint", data={"size": "100x150", "reason": "first label lost"})
+    assert "75000000000001" in courier.get(reprint.headers["Location"]).get_data(as_text=True)
+    assert courier.post(f"{base}/void", data={"reason": "parcel split"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Waybill.status).where(Waybill.id == waybill.id)) == WaybillStatus.VOIDED
+        assert db.session.get(Order, order_id).status == OrderStatus.PENDING
