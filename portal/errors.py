@@ -56,6 +56,15 @@ def handle_domain(error: DomainError):
     return render_template("errors/generic.html", error=error, message=error.message), error.status
 
 
+def handle_overflow(error: OverflowError):
+    """A number too large for the database or the calendar (a page, an id): the request is bad, not the server."""
+    db.session.rollback()
+    message = _("A number in this request is too large.")
+    if _wants_json():
+        return _problem(400, "Bad Request", message)
+    return render_template("errors/generic.html", error=error, message=message), 400
+
+
 def handle_500(error):
     db.session.rollback()
     from flask import current_app
@@ -70,4 +79,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
+    app.register_error_handler(OverflowError, handle_overflow)
     app.register_error_handler(InternalServerError, handle_500)

@@ -147,6 +147,8 @@ def _load_objects(view_args: dict) -> dict:
         if arg not in OBJECT_ARGS:
             continue
         name, model = OBJECT_ARGS[arg]
+        if not 0 < value < 2**63:  # beyond any id: the database would overflow, not answer "none"
+            abort(404)
         obj = db.session.get(model, value)
         if obj is None:
             abort(404)

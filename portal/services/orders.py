@@ -4,6 +4,7 @@ Only this module assigns ``Order.status``. Every transition is a single conditio
 double click, a second tab or two couriers scanning the same parcel cannot corrupt an order.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -115,9 +116,9 @@ def normalize_phone(value: str) -> str:
 
 
 def parse_time(value) -> datetime | None:
-    """A paid time: an aware datetime, or China time when none is given."""
+    """A paid time between the years 2000 and 2100: aware, or China time when none is given."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=CHINA).astimezone(UTC)
+        return _plausible(value)
     text = clean_text(value)
     if not text:
         return None
@@ -132,9 +133,13 @@ def parse_time(value) -> datetime | None:
                 continue
         else:
             return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=CHINA)
-    return parsed.astimezone(UTC)
+    return _plausible(parsed)
+
+
+def _plausible(moment: datetime) -> datetime | None:
+    if not 2000 <= moment.year <= 2100:  # also keeps deadline arithmetic inside datetime's range
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=CHINA).astimezone(UTC)
 
 
 def parse_money(value) -> int | None:
@@ -143,10 +148,12 @@ def parse_money(value) -> int | None:
     if not text:
         return 0
     try:
-        amount = round(float(text) * 100)
+        yuan = float(text)
     except ValueError:
         return None
-    return amount if 0 <= amount < 10**12 else None
+    if not math.isfinite(yuan) or not 0 <= yuan < 10**10:
+        return None
+    return round(yuan * 100)
 
 
 def validate_order(data: dict) -> tuple[OrderInput | None, list[tuple[str, str]]]:
@@ -216,10 +223,12 @@ def _quantity(value) -> int | None:
     if not text:
         return 1
     try:
-        quantity = int(float(text))
+        number = float(text)
     except ValueError:
         return None
-    return quantity if 0 < quantity <= 100_000 else None
+    if not math.isfinite(number) or not 0 < number <= 100_000:
+        return None
+    return int(number)
 
 
 def validate_items(data: dict) -> tuple[list[ItemInput], list[tuple[str, str]]]:
@@ -508,6 +517,8 @@ class OrderFilter:
     province_code: str = ""
     q: str = ""
     flagged: bool = False
+    # Whether text search looks into recipient names and phones: not for a courier who may not see them.
+    search_recipient: bool = True
 
 
 def filtered_orders(shop_ids: list[int], f: OrderFilter, now: datetime | None = None) -> Select:
@@ -531,14 +542,9 @@ def filtered_orders(shop_ids: list[int], f: OrderFilter, now: datetime | None = 
         query = query.where(Order.address_flagged.is_(True))
     if f.q:
         text = f.q.strip()[:100]
-        columns = (
-            Order.platform_order_no,
-            Order.tracking_no,
-            Order.recipient_name,
-            Order.recipient_phone,
-            Order.item_summary,
-            Order.buyer_nick,
-        )
+        columns = [Order.platform_order_no, Order.tracking_no, Order.item_summary, Order.buyer_nick]
+        if f.search_recipient:
+            columns += [Order.recipient_name, Order.recipient_phone]
         query = query.where(or_(*(column.contains(text, autoescape=True) for column in columns)))
     return query.order_by(Order.ship_by, Order.id)
 

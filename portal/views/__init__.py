@@ -1,5 +1,6 @@
 """Blueprints, one package per audience; shared helpers for views."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
@@ -25,6 +26,14 @@ def failed(form: FlaskForm, error: DomainError) -> int:
     db.session.rollback()
     copy_errors(form, error)
     return error.status
+
+
+_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def ids_from(values: list[str]) -> list[int]:
+    """Database ids given in a form or query string; anything else (², 10**30, text) is left out."""
+    return [int(value) for value in values if _ID.match(value)]
 
 
 def local_path(target: str | None) -> str | None:

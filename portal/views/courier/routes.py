@@ -12,7 +12,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
-from portal.views import failed
+from portal.views import failed, ids_from
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
 
@@ -41,7 +41,13 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
         raise NotFoundError(_("You have no sub-account in this shop."))
     shop_ids = [shop_id] if shop_id else list(grant_shops)
     state = request.args.get("status", OrderStatus.PENDING)
-    query = orders.filtered_orders(shop_ids, orders.OrderFilter(status=state, q=request.args.get("q", "")))
+    # Searching by recipient only where every shop searched lets this courier see recipients:
+    # otherwise a yes/no answer to "138..." would reveal the digits the list masks.
+    search_recipient = all(grant_shops[shop_id_].view_recipient for shop_id_ in shop_ids)
+    query = orders.filtered_orders(
+        shop_ids,
+        orders.OrderFilter(status=state, q=request.args.get("q", ""), search_recipient=search_recipient),
+    )
     page = db.paginate(query, per_page=100, max_per_page=200)
     form = form or PrintForm()
     # Companies these shops hold number ranges of come first: the usual choice is preselected.
@@ -75,7 +81,7 @@ def print_job_new():
     allowed = shops_where(current_user, "print_labels")
     scope = form.scope.data
     if scope == "selected":
-        order_ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+        order_ids = ids_from(request.form.getlist("order_ids"))
     else:
         shop_id = request.form.get("shop", type=int)
         shop_ids = [shop_id] if scope == "shop" and shop_id in allowed else sorted(allowed)
@@ -257,7 +263,7 @@ def handover(pickup_id: int):
 @bp.post("/ship-selected")
 def ship_selected():
     """Batch "mark shipped" from the queue, as far as each shop's grant and pickup rule allow."""
-    ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    ids = ids_from(request.form.getlist("order_ids"))
     counts = scanning.ship_selected(ids, allowed_shop_ids=shops_where(current_user, "mark_shipped"), actor=_actor())
     db.session.commit()
     flash(
@@ -275,7 +281,7 @@ def ship_selected():
 def export_addresses():
     """The selected orders' addresses as CSV (Excel-ready, UTF-8 with BOM) or XLSX; every export is audited."""
     allowed = shops_where(current_user, "export_addresses")
-    ids = [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    ids = ids_from(request.form.getlist("order_ids"))
     if not ids:
         raise InvalidDataError(_("Select the orders to export."))
     selected = db.session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.shop_id, Order.id)).all()

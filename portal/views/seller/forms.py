@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.services.shops import GrantTerms
 
@@ -49,12 +49,17 @@ class SettingsForm(FlaskForm):
     sender_address = StringField(_l("Ship-from address"), validators=[Length(max=300)])
 
 
+def _before_2100(form, field) -> None:
+    if field.data and field.data.year > 2100:
+        raise ValidationError(_l("Choose a date before 2100."))
+
+
 class GrantTermsForm(FlaskForm):
     view_recipient = BooleanField(_l("View recipient details"))
     export_addresses = BooleanField(_l("Export addresses"))
     print_labels = BooleanField(_l("Print labels"))
     mark_shipped = BooleanField(_l("Mark shipped"))
-    expires_on = DateField(_l("Expires after (optional)"), validators=[Optional()])
+    expires_on = DateField(_l("Expires after (optional)"), validators=[Optional(), _before_2100])
 
     def terms(self) -> GrantTerms:
         expires_at = None
@@ -117,6 +122,11 @@ class OrderFilterForm(FlaskForm):
     flagged = BooleanField(_l("Address needs fixing"))
 
 
+def _paid_in_range(form, field) -> None:
+    if field.data and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Give a time between the years 2000 and 2100."))
+
+
 class OrderForm(FlaskForm):
     platform_order_no = StringField(_l("Order number"), validators=[DataRequired(), Length(max=64)])
     buyer_nick = StringField(_l("Buyer nickname"), validators=[Length(max=80)])
@@ -127,7 +137,9 @@ class OrderForm(FlaskForm):
     )
     item_title = StringField(_l("Item"), validators=[DataRequired(), Length(max=300)])
     quantity = IntegerField(_l("Quantity"), default=1, validators=[DataRequired(), NumberRange(min=1, max=100000)])
-    paid_at = DateTimeLocalField(_l("Paid at (China time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    paid_at = DateTimeLocalField(
+        _l("Paid at (China time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(), _paid_in_range]
+    )
     buyer_message = TextAreaField(_l("Buyer message"), validators=[Length(max=2000)])
     seller_memo = TextAreaField(_l("Seller memo"), validators=[Length(max=2000)])
 

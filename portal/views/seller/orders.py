@@ -27,7 +27,7 @@ def order_filter_from(form: OrderFilterForm) -> orders.OrderFilter:
     return orders.OrderFilter(
         status=form.status.data or "",
         overdue=due == "overdue",
-        due_within_hours=int(due) if due.isdigit() else None,
+        due_within_hours=int(due) if due in ("6", "24", "48") else None,
         province_code=form.province.data or "",
         q=(form.q.data or "").strip(),
         flagged=bool(form.flagged.data),

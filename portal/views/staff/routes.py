@@ -10,6 +10,7 @@ from portal.models import Order, OrderItem, OrderStatus
 from portal.permissions import resolved
 from portal.services import scanning
 from portal.services.errors import DomainError
+from portal.views import ids_from
 from portal.views.staff import bp
 
 
@@ -58,7 +59,7 @@ def packing_confirm(shop_id: int, order_id: int):
 def pick_list(shop_id: int):
     """SKUs and total quantities of the labelled orders (or the ones given), sorted to walk the shelves once."""
     shop = resolved("shop")
-    ids = [int(i) for i in request.args.getlist("order_ids") if i.isdigit()]
+    ids = ids_from(request.args.getlist("order_ids"))
     orders_query = select(Order.id).where(Order.shop_id == shop.id)
     orders_query = (
         orders_query.where(Order.id.in_(ids)) if ids else orders_query.where(Order.status == OrderStatus.LABELLED)
