@@ -147,7 +147,7 @@ def _load_objects(view_args: dict) -> dict:
         if arg not in OBJECT_ARGS:
             continue
         name, model = OBJECT_ARGS[arg]
-        if not 0 < value < 2**63:  # beyond any id: the database would overflow, not answer "none"
+        if not 0 < value < 2**31:  # beyond any id (32-bit on PostgreSQL): the database would fail, not say "none"
             abort(404)
         obj = db.session.get(model, value)
         if obj is None:

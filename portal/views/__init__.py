@@ -3,6 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
+from flask import request
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
@@ -28,12 +29,23 @@ def failed(form: FlaskForm, error: DomainError) -> int:
     return error.status
 
 
-_ID = re.compile(r"^[0-9]{1,18}$")
+_ID = re.compile(r"^[0-9]{1,10}$")
+# Ids are 32-bit integers on PostgreSQL: a larger number is no id (and would be a database error).
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
 
 
 def ids_from(values: list[str]) -> list[int]:
     """Database ids given in a form or query string; anything else (², 10**30, text) is left out."""
-    return [int(value) for value in values if _ID.match(value)]
+    return [int(value) for value in values if _ID.match(value) and 0 < int(value) <= MAX_ID]
+
+
+def paginate(query, *, per_page: int, max_per_page: int | None = None):
+    """One page of a list; a page number beyond any list is the last possible page, not an error."""
+    page = request.args.get("page", 1, type=int)
+    return db.paginate(
+        query, page=min(max(page, 1), MAX_PAGE), per_page=per_page, max_per_page=max_per_page, error_out=False
+    )
 
 
 def local_path(target: str | None) -> str | None:

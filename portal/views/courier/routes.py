@@ -12,7 +12,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
-from portal.views import failed, ids_from
+from portal.views import failed, ids_from, paginate
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
 
@@ -48,7 +48,7 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
         shop_ids,
         orders.OrderFilter(status=state, q=request.args.get("q", ""), search_recipient=search_recipient),
     )
-    page = db.paginate(query, per_page=100, max_per_page=200)
+    page = paginate(query, per_page=100, max_per_page=200)
     form = form or PrintForm()
     # Companies these shops hold number ranges of come first: the usual choice is preselected.
     stocked = {r.company_id for shop_id_ in shop_ids for r in waybills.ranges_of(db.session.get(Shop, shop_id_))}

@@ -10,7 +10,7 @@ from portal.models import CourierCompany, CourierGrant, Shop, User
 from portal.permissions import resolved
 from portal.services import accounts, audit, waybills
 from portal.services.errors import DomainError
-from portal.views import failed
+from portal.views import failed, paginate
 from portal.views.operator import bp
 from portal.views.operator.forms import CompanyForm
 from portal.views.seller.forms import ActionForm
@@ -34,7 +34,7 @@ def users():
     query = select(User).order_by(User.username)
     if q:
         query = query.where(User.username.contains(q, autoescape=True))
-    page = db.paginate(query, per_page=50)
+    page = paginate(query, per_page=50)
     return render_template("operator/users.html", page=page, q=q, action_form=ActionForm())
 
 
@@ -53,14 +53,14 @@ def user_toggle(user_id: int):
 
 @bp.get("/shops")
 def shops():
-    page = db.paginate(select(Shop).order_by(Shop.id), per_page=50)
+    page = paginate(select(Shop).order_by(Shop.id), per_page=50)
     return render_template("operator/shops.html", page=page)
 
 
 @bp.get("/audit")
 def audit_log():
     action = request.args.get("action") or None
-    page = db.paginate(audit.all_events(action), per_page=50)
+    page = paginate(audit.all_events(action), per_page=50)
     return render_template("operator/audit.html", page=page, action=action)
 
 

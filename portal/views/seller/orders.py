@@ -13,7 +13,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved
 from portal.services import audit, imports, orders, regions, scanning, storage, tracking_import, waybills
 from portal.services.errors import ConflictError, DomainError, NotFoundError
-from portal.views import failed
+from portal.views import failed, paginate
 from portal.views.seller import bp
 from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm, TrackingImportForm
 
@@ -45,7 +45,7 @@ def orders_list(shop_id: int):
     form = OrderFilterForm(request.args)
     form.province.choices = province_choices()
     query = orders.filtered_orders([shop.id], order_filter_from(form))
-    page = db.paginate(query, per_page=current_app.config["PORTAL_PAGE_SIZE"], max_per_page=200)
+    page = paginate(query, per_page=current_app.config["PORTAL_PAGE_SIZE"], max_per_page=200)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "seller/orders.html", shop=shop, form=form, page=page, args=args, counts=orders.status_counts([shop.id])
@@ -201,7 +201,7 @@ def import_discard(shop_id: int, batch_id: int):
 def pickups(shop_id: int):
     """Pickups of this shop's parcels, newest first, each with its handover list."""
     shop = resolved("shop")
-    page = db.paginate(scanning.pickups_of(shop), per_page=50)
+    page = paginate(scanning.pickups_of(shop), per_page=50)
     return render_template("seller/pickups.html", shop=shop, page=page)
 
 

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.permissions import resolved
 from portal.services import audit, orders, shops, waybills
 from portal.services.errors import DomainError
-from portal.views import failed
+from portal.views import failed, paginate
 from portal.views.seller import bp
 from portal.views.seller.forms import (
     ActionForm,
@@ -227,7 +227,7 @@ def staff_remove(shop_id: int, staff_id: int):
 def audit_log(shop_id: int):
     """The shop's audit log: sign-ins of its people, grant and settings changes."""
     shop = resolved("shop")
-    page = db.paginate(audit.shop_events(shop.id), per_page=50)
+    page = paginate(audit.shop_events(shop.id), per_page=50)
     return render_template("seller/audit.html", shop=shop, page=page)
 
 
