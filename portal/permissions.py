@@ -238,17 +238,3 @@ def enforce():
 def resolved(name: str):
     """An object enforce() loaded and checked for this request (``shop``, ``grant``, ...)."""
     return g.objects[name]
-
-
-def can(action: str, shop: Shop | None = None) -> bool:
-    """Template check for showing a button; the same facts enforce() uses."""
-    if not current_user.is_authenticated:
-        return False
-    if action == "operate":
-        return current_user.is_operator
-    if shop is None:
-        return False
-    if action == "manage":
-        return owns(current_user, shop)
-    grant = shop_service.active_grant(current_user, shop.id)
-    return grant is not None and grant.allows(action)

@@ -214,14 +214,13 @@ def _display_width(value: Any) -> int:
 # Export with audit ------------------------------------------------------------------------------
 
 
-def export_orders(orders: Sequence[Order], *, actor: User, shop: Shop, fmt: str) -> tuple[bytes, str, str]:
-    """The orders' addresses as a file for the courier company: (content, mimetype, file name).
+def export_selection(orders: Sequence[Order], *, actor: User, fmt: str) -> tuple[bytes, str]:
+    """The orders' addresses, of one shop or several, as one file: (content, mimetype).
 
-    Records an ``addresses_exported`` audit event (the order numbers in its details: whose data left).
-    Checking that ``actor`` may export this shop's addresses is the caller's job; no commit.
+    Records an ``addresses_exported`` audit event per shop (the order numbers in its details: whose
+    data left). Checking that ``actor`` may export these shops' addresses is the caller's job; no commit.
 
     :raise InvalidDataError: ``fmt`` is neither ``csv`` nor ``xlsx``, or no order is selected.
-    :raise NotFoundError: an order is not this shop's.
     :raise ConflictError: as ``export_rows``.
     """
     if fmt not in FORMATS:
@@ -230,19 +229,32 @@ def export_orders(orders: Sequence[Order], *, actor: User, shop: Shop, fmt: str)
     if not orders:
         message = _("Select the orders to export.")
         raise InvalidDataError(message, {"orders": message})
-    if any(order.shop_id != shop.id for order in orders):
-        raise NotFoundError(_("Some of these orders are not this shop's."))
     rows = export_rows(orders)
     content = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
-    audit.record(
-        "addresses_exported",
-        actor=actor,
-        shop=shop,
-        target=f"{len(orders)} orders",
-        format=fmt,
-        order_nos=[order.platform_order_no for order in orders],
-    )
-    return content, FORMATS[fmt], export_file_name(shop, fmt)
+    by_shop: dict[int, list[Order]] = {}
+    for order in orders:
+        by_shop.setdefault(order.shop_id, []).append(order)
+    for shop_orders in by_shop.values():
+        audit.record(
+            "addresses_exported",
+            actor=actor,
+            shop=shop_orders[0].shop,
+            target=f"{len(shop_orders)} orders",
+            format=fmt,
+            order_nos=[order.platform_order_no for order in shop_orders],
+        )
+    return content, FORMATS[fmt]
+
+
+def export_orders(orders: Sequence[Order], *, actor: User, shop: Shop, fmt: str) -> tuple[bytes, str, str]:
+    """One shop's orders as a file for the courier company: (content, mimetype, file name).
+
+    :raise NotFoundError: an order is not this shop's. Otherwise as ``export_selection``.
+    """
+    if any(order.shop_id != shop.id for order in orders):
+        raise NotFoundError(_("Some of these orders are not this shop's."))
+    content, mimetype = export_selection(orders, actor=actor, fmt=fmt)
+    return content, mimetype, export_file_name(shop, fmt)
 
 
 def export_file_name(shop: Shop, fmt: str, now: datetime | None = None) -> str:

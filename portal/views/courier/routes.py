@@ -298,19 +298,8 @@ def export_addresses():
             )
         )
     fmt = "xlsx" if request.form.get("format") == "xlsx" else "csv"
-    rows = exports.export_rows(selected)
-    body = exports.to_xlsx(rows) if fmt == "xlsx" else exports.to_csv(rows)
-    for shop_id in sorted({order.shop_id for order in selected}):
-        count = sum(1 for order in selected if order.shop_id == shop_id)
-        audit.record(
-            "addresses_exported",
-            actor=_actor(),
-            shop=db.session.get(Shop, shop_id),
-            target=f"{count} orders",
-            format=fmt,
-        )
+    body, mimetype = exports.export_selection(selected, actor=_actor(), fmt=fmt)
     db.session.commit()
-    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else "text/csv"
     response = Response(body, mimetype=mimetype)
     stamp = utcnow().strftime("%Y%m%d%H%M")
     response.headers["Content-Disposition"] = f'attachment; filename="addresses-{stamp}.{fmt}"'
