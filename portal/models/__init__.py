@@ -2,20 +2,43 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.exemption import (
+    EXEMPT,
+    AnomalyRegion,
+    Evidence,
+    EvidenceKind,
+    Exemption,
+    ExemptionReport,
+    ExemptionReportOrder,
+    RegionLevel,
+    RegionScope,
+    RegionSource,
+    ReportKind,
+    ReportStatus,
+)
 from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
 from portal.models.pickup import Pickup, PickupScan
 from portal.models.printing import PrintedLabel, PrintJob
 from portal.models.shop import GRANT_PERMISSIONS, CourierGrant, GrantStatus, Invitation, Shop, ShopStaff
+from portal.models.token import ApiToken
 from portal.models.user import User
 from portal.models.waybill import CheckRule, CourierCompany, Waybill, WaybillRange, WaybillStatus
 
 __all__ = [
+    "EXEMPT",
     "GRANT_PERMISSIONS",
+    "AnomalyRegion",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "CheckRule",
     "CourierCompany",
     "CourierGrant",
+    "Evidence",
+    "EvidenceKind",
+    "Exemption",
+    "ExemptionReport",
+    "ExemptionReportOrder",
     "GrantStatus",
     "ImportBatch",
     "Invitation",
@@ -28,6 +51,11 @@ __all__ = [
     "PickupScan",
     "PrintJob",
     "PrintedLabel",
+    "RegionLevel",
+    "RegionScope",
+    "RegionSource",
+    "ReportKind",
+    "ReportStatus",
     "Shop",
     "ShopStaff",
     "User",

@@ -68,6 +68,10 @@ class Order(Base):
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     # Set when buyer details were purged after the shop's retention period.
     details_purged_at: Mapped[datetime | None]
+    # The order's exemption from late-shipment figures (models.exemption.Exemption), and why.
+    exemption: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    exempt_region_id: Mapped[int | None] = mapped_column(ForeignKey("anomaly_region.id"))
+    exemption_report_id: Mapped[int | None] = mapped_column(ForeignKey("exemption_report.id"))
 
     shop: Mapped[Shop] = relationship()
     items: Mapped[list["OrderItem"]] = relationship(

@@ -29,6 +29,8 @@ class Shop(Base):
     promise_hours: Mapped[int] = mapped_column(default=48)
     # Days after shipping that couriers still see full recipient details.
     detail_days: Mapped[int] = mapped_column(default=7)
+    # Days after shipping that buyer details are kept at all; then they are purged (PIPL).
+    retention_days: Mapped[int] = mapped_column(default=90, server_default="90")
     privacy_labels: Mapped[bool] = mapped_column(default=True)
     require_packed_for_pickup: Mapped[bool] = mapped_column(default=True)
     # Ship-from, printed in the label's sender zone.
