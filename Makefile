@@ -7,7 +7,7 @@ DEMO_PASSWORD ?= portal-demo-2026
 TRANSLATIONS := portal/translations
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgres lint format deps system-deps translations translations-update
+.PHONY: run serve test test-sqlite test-postgres lint format deps system-deps translations translations-update
 
 run: deps translations instance/config.py
 	$(BIN)/flask --app wsgi db upgrade
@@ -17,6 +17,13 @@ run: deps translations instance/config.py
 	@echo "  Sign in as seller1, courier1, packer1 or operator, password: $(DEMO_PASSWORD)"
 	@echo
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+# Production: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY workers, logs to stdout) on DATABASE_URL,
+# SECRET_KEY from the environment. Migrates first; stops in one line if the database is unreachable.
+serve: deps translations
+	$(BIN)/flask --app wsgi check-db --connect-only
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py
 
 test: system-deps deps translations lint test-sqlite test-postgres
 

@@ -124,6 +124,7 @@ def _sqlite_pragmas(engine) -> None:
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
@@ -141,8 +142,17 @@ def register_template_globals(app: Flask) -> None:
 
     app.jinja_env.globals.update(languages=app_languages, get_locale=get_locale, utcnow=utcnow)
     app.context_processor(nav.context)
-    from portal.services import orders, privacy
+    from portal.services import exemptions, orders, privacy
 
+    app.jinja_env.globals.update(
+        scope_labels=exemptions.SCOPE_LABELS,
+        level_labels=exemptions.LEVEL_LABELS,
+        source_labels=exemptions.SOURCE_LABELS,
+        evidence_labels=exemptions.EVIDENCE_LABELS,
+        exemption_labels=exemptions.EXEMPTION_LABELS,
+        report_status_labels=exemptions.STATUS_LABELS,
+        report_kind_labels=exemptions.KIND_LABELS,
+    )
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
         mask_name=privacy.mask_name,

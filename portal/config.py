@@ -8,9 +8,10 @@ DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105  (refused in production)
 class Config:
     """Production defaults: safe, no secrets."""
 
-    SECRET_KEY: str | None = None
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///portal.sqlite3"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # pre_ping: a connection that died with a database restart is replaced before use, not used once and failed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 3600}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
@@ -19,10 +20,11 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     # Uploads larger than this are refused before they are read (413).
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
-    PORTAL_UPLOAD_DIR: str | None = None  # default: instance/uploads
+    PORTAL_UPLOAD_DIR: str | None = os.environ.get("PORTAL_UPLOAD_DIR") or None  # default: instance/uploads
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared between workers with Redis (REDIS_URL); in memory each worker counts alone.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -36,6 +38,8 @@ class Config:
     PORTAL_ARGON2_TIME_COST = 3
     PORTAL_ARGON2_MEMORY_COST = 65536
     PORTAL_ENV = "production"
+    # Seconds a client is told to wait (Retry-After) when the database is unreachable.
+    PORTAL_RETRY_AFTER_SECONDS = 5
 
 
 class DevConfig(Config):

@@ -1,8 +1,12 @@
 """Error handlers: HTML pages for the browser, problem+json under /api/."""
 
+import contextlib
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
@@ -13,8 +17,26 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _problem(status: int, title: str, detail: str = "", errors: dict | None = None):
-    body = {"type": f"https://portal.example/problems/{status}", "title": title, "status": status}
+# A stable problem ``type`` per kind of error (RFC 9457); API clients branch on it, not on the title.
+PROBLEM_BASE = "https://portal.example/problems/"
+PROBLEM_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-data",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def _problem(status: int, title: str, detail: str = "", errors: dict | None = None, kind: str | None = None):
+    body = {"type": PROBLEM_BASE + (kind or PROBLEM_TYPES.get(status, str(status))), "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
@@ -22,12 +44,19 @@ def _problem(status: int, title: str, detail: str = "", errors: dict | None = No
     response = jsonify(body)
     response.status_code = status
     response.content_type = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
     return response
 
 
 def handle_http(error: HTTPException):
     if _wants_json():
-        return _problem(error.code or 500, error.name, error.description or "")
+        kind = "csrf-failed" if isinstance(error, CSRFError) else None
+        response = _problem(error.code or 500, error.name, error.description or "", kind=kind)
+        allow = dict(error.get_headers()).get("Allow")  # 405 says which methods are (RFC 9110)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
     template = f"errors/{error.code}.html" if error.code in (403, 404, 405, 413, 429) else "errors/generic.html"
     return render_template(template, error=error), error.code
 
@@ -52,7 +81,7 @@ def handle_rate_limit(error: RateLimitExceeded):
 def handle_domain(error: DomainError):
     db.session.rollback()
     if _wants_json():
-        return _problem(error.status, error.message, errors=error.field_errors)
+        return _problem(error.status, error.message, errors=error.field_errors, kind=getattr(error, "problem", None))
     return render_template("errors/generic.html", error=error, message=error.message), error.status
 
 
@@ -75,9 +104,42 @@ def handle_500(error):
     return render_template("errors/generic.html", error=InternalServerError()), 500
 
 
+def handle_database_unavailable(error: OperationalError | InterfaceError):
+    """The database is down, restarting or unreachable: 503 with Retry-After, rendered without touching it.
+
+    Nothing was written (the transaction failed), and the pool's pre-ping reconnects once it is back,
+    so the same worker serves the next request. The page is rendered without the context processors
+    (the header's shop lists) and without the signed-in user's language, both of which need the database.
+    """
+    from flask import current_app, make_response, session
+    from flask_babel import force_locale
+
+    with contextlib.suppress(Exception):  # the connection is gone; the pool discards it
+        db.session.rollback()
+    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error.orig or error)
+    retry_after = str(current_app.config.get("PORTAL_RETRY_AFTER_SECONDS", 5))
+    languages = list(current_app.config["PORTAL_LANGUAGES"])
+    locale = session.get("locale") if session.get("locale") in languages else None
+    locale = locale or request.accept_languages.best_match(languages) or languages[0]
+    with force_locale(locale):
+        message = _("The portal cannot reach its database right now. Try again in a moment.")
+        if _wants_json():
+            response = _problem(503, "Service Unavailable", message)
+        else:
+            page = current_app.jinja_env.get_template("errors/503.html")
+            retry_url = request.full_path.rstrip("?") if request.method == "GET" else "/"
+            html = page.render(message=message, lang=locale.replace("_", "-"), retry_url=retry_url)
+            response = make_response(html, 503)
+    response.headers["Retry-After"] = retry_after
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(OverflowError, handle_overflow)
     app.register_error_handler(InternalServerError, handle_500)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InterfaceError, handle_database_unavailable)

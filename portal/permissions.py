@@ -7,16 +7,21 @@ and refuses otherwise. An endpoint with no rule is refused (and create_app refus
 Another shop's object is a 404, as if it did not exist.
 """
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, or_, select
 
 from portal.extensions import db
 from portal.models import (
+    AnomalyRegion,
+    ApiToken,
     CourierGrant,
+    Evidence,
+    ExemptionReport,
     ImportBatch,
     Invitation,
     Order,
@@ -39,6 +44,7 @@ COURIER = "courier"  # holds at least one active grant
 COURIER_IN_SHOP = "courier_in_shop"  # holds an active grant in the shop in the URL
 JOB_ACTOR = "job_actor"  # printed this job, and may still print in every shop it covers
 PICKUP_COURIER = "pickup_courier"  # the pickup's own courier, still allowed to mark shipped in its shop
+TOKEN_OWNER = "token_owner"  # noqa: S105  (a level, not a secret) the personal access token in the URL is this user's own
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class Rule:
     level: str
     # For COURIER_IN_SHOP: the grant switch the route needs (None: any active grant).
     permission: str | None = None
+    # For the API: the token scope the route needs (services/tokens.SCOPES). A browser session needs none.
+    scope: str | None = None
 
 
 POLICY: dict[str, Rule] = {
@@ -97,7 +105,21 @@ POLICY: dict[str, Rule] = {
     "courier.export_addresses": Rule(COURIER),
     "seller.pickups": Rule(SHOP_OWNER),
     "seller.handover": Rule(SHOP_OWNER),
-    "api.orders_upsert": Rule(SHOP_OWNER),
+    "api.orders_upsert": Rule(SHOP_OWNER, scope="orders:write"),
+    "api.orders_list": Rule(SHOP_OWNER, scope="orders:read"),
+    "api.tracking_register": Rule(SHOP_OWNER, scope="orders:write"),
+    "api.openapi": Rule(PUBLIC),
+    "api.docs": Rule(PUBLIC),
+    "api.shops_list": Rule(SIGNED_IN, scope="shops:read"),
+    "api.queue_list": Rule(COURIER, scope="queue:read"),
+    "api.print_job_create": Rule(COURIER, scope="labels:print"),
+    "api.print_job_get": Rule(JOB_ACTOR, scope="labels:print"),
+    "api.print_job_html": Rule(JOB_ACTOR, scope="labels:print"),
+    "api.print_job_pdf": Rule(JOB_ACTOR, scope="labels:print"),
+    "api.print_job_zpl": Rule(JOB_ACTOR, scope="labels:print"),
+    "api.orders_ship": Rule(COURIER, scope="orders:ship"),
+    "account.token_list": Rule(SIGNED_IN),
+    "account.token_revoke": Rule(TOKEN_OWNER),
     "courier.home": Rule(COURIER),
     "courier.shop_home": Rule(COURIER_IN_SHOP),
     "courier.queue": Rule(COURIER),
@@ -115,6 +137,19 @@ POLICY: dict[str, Rule] = {
     "operator.user_toggle": Rule(OPERATOR),
     "operator.shops": Rule(OPERATOR),
     "operator.audit_log": Rule(OPERATOR),
+    "operator.regions": Rule(OPERATOR),
+    "operator.region_end": Rule(OPERATOR),
+    "operator.regions_import": Rule(OPERATOR),
+    "operator.regions_import_confirm": Rule(OPERATOR),
+    "operator.reports": Rule(OPERATOR),
+    "operator.report": Rule(OPERATOR),
+    "operator.report_evidence": Rule(OPERATOR),
+    "seller.exemptions": Rule(SHOP_OWNER),
+    "seller.exemption_one_click": Rule(SHOP_OWNER),
+    "seller.exemption_new": Rule(SHOP_OWNER),
+    "seller.exemption_report": Rule(SHOP_OWNER),
+    "seller.exemption_evidence": Rule(SHOP_OWNER),
+    "operator.region_children": Rule(OPERATOR),
 }
 
 # URL arguments that name an object, and how to find the shop it belongs to.
@@ -129,6 +164,10 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "tracking_id": ("batch", ImportBatch),
     "job_id": ("job", PrintJob),
     "pickup_id": ("pickup", Pickup),
+    "token_id": ("token", ApiToken),
+    "region_id": ("region", AnomalyRegion),
+    "report_id": ("report", ExemptionReport),
+    "evidence_id": ("evidence", Evidence),
 }
 
 
@@ -164,6 +203,62 @@ def _load_objects(view_args: dict) -> dict:
     return loaded
 
 
+class _Deferred(Mapping):
+    """The URL's objects, checked with one plain row; each ORM object is loaded when first used (a scan uses none)."""
+
+    def __init__(self, refs: dict[str, tuple[type, int]]):
+        self._refs = refs
+        self._loaded: dict = {}
+
+    def __getitem__(self, name: str):
+        if name not in self._loaded:
+            model, ident = self._refs[name]
+            self._loaded[name] = db.session.get(model, ident)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+_pickup, _grant = Pickup.__table__, CourierGrant.__table__
+# PICKUP_COURIER in one statement: the pickup's shop and courier, and the ship switch of the user's active grant
+# in that shop (the newest, as shop_service.active_grant; NULL without one), read fresh on every request.
+_PICKUP_ACCESS = select(
+    _pickup.c.shop_id,
+    _pickup.c.courier_id,
+    select(_grant.c.mark_shipped)
+    .where(
+        _grant.c.user_id == bindparam("user_id"),
+        _grant.c.shop_id == _pickup.c.shop_id,
+        _grant.c.revoked_at.is_(None),
+        or_(_grant.c.expires_at.is_(None), _grant.c.expires_at > bindparam("now")),
+    )
+    .order_by(_grant.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("mark_shipped"),
+).where(_pickup.c.id == bindparam("pickup_id"))
+
+
+def _pickup_courier(view_args: dict, user: User, now: datetime) -> Mapping | None:
+    """PICKUP_COURIER for a URL naming only a pickup: its objects (deferred), or None when refused."""
+    pickup_id = view_args["pickup_id"]
+    if not 0 < pickup_id < 2**31:
+        abort(404)
+    row = (
+        db.session.connection()
+        .execute(_PICKUP_ACCESS, {"pickup_id": pickup_id, "user_id": user.id, "now": now})
+        .first()
+    )
+    if row is None:
+        abort(404)
+    objects = _Deferred({"pickup": (Pickup, pickup_id), "shop": (Shop, row.shop_id)})
+    return objects if row.courier_id == user.id and row.mark_shipped else None
+
+
 def owns(user: User, shop: Shop) -> bool:
     return shop.owner_id == user.id
 
@@ -196,6 +291,8 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
     if rule.level == PICKUP_COURIER:
         grant = shop_service.active_grant(user, shop.id) if shop is not None else None
         return objects["pickup"].courier_id == user.id and grant is not None and grant.allows("mark_shipped")
+    if rule.level == TOKEN_OWNER:
+        return objects["token"].user_id == user.id
     if rule.level == JOB_ACTOR:
         from portal.services import printing
 
@@ -219,20 +316,68 @@ def enforce():
         abort(403)
     if rule.level == PUBLIC:
         return None
+    if request.blueprint == "api":
+        _authenticate_api(rule)
     if not current_user.is_authenticated:
         if request.blueprint == "api":
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if rule.level != SIGNED_IN_ANY and current_user.must_change_password:
+        if request.blueprint == "api":
+            abort(403)
         return redirect(url_for("account.password"))
     if rule.level == SIGNED_IN_ANY:
         return None
-    objects = _load_objects(request.view_args or {})
-    if not _allowed(rule, current_user, objects, utcnow()):
-        # Another shop's object does not exist for this user; an area they lack is forbidden.
-        abort(404 if objects else 403)
+    view_args = request.view_args or {}
+    if rule.level == PICKUP_COURIER and view_args.keys() == {"pickup_id"}:  # each scan: keep it to one statement
+        objects = _pickup_courier(view_args, current_user, utcnow())
+        if objects is None:
+            abort(404)
+    else:
+        objects = _load_objects(view_args)
+        if not _allowed(rule, current_user, objects, utcnow()):
+            # Another shop's object does not exist for this user; an area they lack is forbidden.
+            abort(404 if objects else 403)
     g.objects = objects
     return None
+
+
+def _authenticate_api(rule: Rule) -> None:
+    """API requests: a Bearer token stands for its owner, limited to its scopes; CSRF-exempt because
+    a browser never sends the header by itself. Without one, the session cookie counts as in the
+    pages, and so does CSRF (page scripts send X-CSRFToken).
+
+    :raise InvalidTokenError: (401) a malformed, unknown, expired or revoked token, or its owner disabled.
+    :raise InsufficientScopeError: (403) the token lacks the route's scope.
+    """
+    from flask import current_app
+
+    from portal.extensions import csrf
+    from portal.services import tokens
+
+    g.api_token = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+        if unsafe and current_user.is_authenticated and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        return
+    scheme, _space, secret = header.strip().partition(" ")
+    token = tokens.token_for(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise tokens.InvalidTokenError()
+    g._login_user = token.user  # Flask-Login's current_user for this request only: no session is written
+    g.api_token = token
+    if rule.scope is None or rule.scope not in token.scopes:
+        raise tokens.InsufficientScopeError(rule.scope or "")
+    if tokens.touch(token, utcnow()):
+        db.session.commit()
+
+
+def token_allows(scope: str) -> bool:
+    """Whether this request may use ``scope``: always in a browser session, else if its token holds it."""
+    token = g.get("api_token")
+    return token is None or scope in token.scopes
 
 
 def resolved(name: str):

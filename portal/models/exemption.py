@@ -137,3 +137,8 @@ class Evidence(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     report: Mapped[ExemptionReport] = relationship(back_populates="evidence")
+
+    @property
+    def shop_id(self) -> int:
+        """The shop of the report (so that the access policy can match it with the URL's shop)."""
+        return self.report.shop_id

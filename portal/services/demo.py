@@ -153,6 +153,7 @@ def seed(password: str, *, force: bool = False, with_orders: bool = True) -> See
     created += _seed_ranges(shop_of, users)
     if with_orders:
         created += _seed_orders(shop_of, users)
+        created += _seed_exemptions(shop_of, users)
     return SeedResult(created=created, usernames=list(DEMO_USERS))
 
 
@@ -196,3 +197,56 @@ def _seed_orders(shop_of: dict[str, Shop], users: dict[str, User]) -> int:
             inputs.append(order_input)
         created += orders.save_orders(shop, inputs, actor=users[owner], source=OrderSource.IMPORT).created
     return created
+
+
+# Anomaly regions of the demo: (code, applies to, level, source, days before now, days after, note).
+DEMO_REGIONS = [
+    ("650102", "destination", "auto", "health_notice", 1, 6, "乌鲁木齐市天山区临时管控，快递暂停收派。"),
+    ("429004", "destination", "one_click", "outlet_status", 2, 5, "仙桃市多个快递网点暂停派送。"),
+]
+
+
+def _seed_exemptions(shop_of: dict[str, Shop], users: dict[str, User]) -> int:
+    """Two anomaly regions (one automatic, one one-click) and a manual report waiting for review, once."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from portal.models import AnomalyRegion
+    from portal.services import exemptions
+
+    if db.session.scalar(select(func.count()).select_from(AnomalyRegion)):
+        return 0
+    now = utcnow()
+    for code, applies_to, level, source, before, after, note in DEMO_REGIONS:
+        exemptions.publish_region(
+            {
+                "code": code,
+                "applies_to": applies_to,
+                "level": level,
+                "source": source,
+                "valid_from": now - timedelta(days=before),
+                "valid_to": now + timedelta(days=after),
+                "note": note,
+            },
+            actor=users["operator"],
+        )
+    shop = shop_of["seller1"]
+    late = db.session.scalars(
+        select(Order.platform_order_no)
+        .where(Order.shop_id == shop.id, Order.status == "pending", Order.exemption == "")
+        .order_by(Order.ship_by)
+        .limit(2)
+    ).all()
+    picture = io.BytesIO()
+    Image.new("RGB", (320, 200), (230, 230, 230)).save(picture, format="PNG")
+    picture.seek(0)
+    exemptions.file_manual(
+        shop,
+        list(late),
+        "暴雪封路，快递网点停止揽收两天（见网点通知）。",
+        [exemptions.EvidenceUpload("outlet", FileStorage(picture, filename="网点通知.png"))],
+        actor=users["seller1"],
+    )
+    return len(DEMO_REGIONS) + 1

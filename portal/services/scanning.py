@@ -5,11 +5,11 @@ tab or two couriers scanning the same parcel change an order once; the second ge
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from portal.extensions import db
 from portal.models import Order, OrderStatus, Pickup, PickupScan, Shop, User
@@ -51,7 +51,11 @@ def find_scanned(shop_ids: set[int], raw: str) -> Order:
         shop's parcel (said as such, without naming the shop).
     """
     candidates = read_scan(raw)
-    found = db.session.scalars(select(Order).where(Order.tracking_no.in_(candidates))).all()
+    return _pick(shop_ids, candidates, db.session.scalars(select(Order).where(Order.tracking_no.in_(candidates))).all())
+
+
+def _pick(shop_ids: set[int], candidates: list[str], found):
+    """Of the orders (or rows) found for the candidates, the one of these shops, most likely candidate first."""
     mine = [order for order in found if order.shop_id in shop_ids]
     if mine:
         mine.sort(key=lambda order: candidates.index(order.tracking_no))
@@ -86,12 +90,12 @@ def pack(order: Order, *, actor: User) -> None:
 # Pickup ----------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScanResult:
-    order: Order
+    order_id: int
+    tracking_no: str
     shipped: bool  # False: it had already shipped, nothing changed
     count: int
-    messages: list[str] = field(default_factory=list)
 
 
 def start_pickup(shop: Shop, *, courier: User) -> Pickup:
@@ -106,38 +110,74 @@ def start_pickup(shop: Shop, *, courier: User) -> Pickup:
     return pickup
 
 
-def scanned_count(pickup: Pickup) -> int:
-    return db.session.scalar(select(func.count()).where(PickupScan.pickup_id == pickup.id))
+# A scan is the courier's hot path: Core statements built once, run on the session's connection (same
+# transaction), no ORM objects. One read finds the pickup's state, its count and the scanned orders.
+_order, _pickup, _scan, _shop = Order.__table__, Pickup.__table__, PickupScan.__table__, Shop.__table__
+_COUNT = select(func.count()).select_from(_scan).where(_scan.c.pickup_id == bindparam("pickup_id"))
+_SCAN_READ = (
+    select(
+        _pickup.c.shop_id.label("pickup_shop_id"),
+        _pickup.c.ended_at,
+        _shop.c.require_packed_for_pickup,
+        _COUNT.scalar_subquery().label("scanned"),
+        _order.c.id,
+        _order.c.shop_id,
+        _order.c.status,
+        _order.c.tracking_no,
+        _order.c.platform_order_no,
+    )
+    .join(_shop, _shop.c.id == _pickup.c.shop_id)
+    .outerjoin(_order, _order.c.tracking_no.in_(bindparam("candidates", expanding=True)))
+    .where(_pickup.c.id == bindparam("pickup_id"))
+)
+_ENDED = select(_pickup.c.ended_at).where(_pickup.c.id == bindparam("pickup_id"))
+_STATUS = select(_order.c.status).where(_order.c.id == bindparam("order_id"))
+_ADD_SCAN = insert(_scan)
 
 
-def ship_scan(pickup: Pickup, raw: str, *, actor: User) -> ScanResult:
+def scanned_count(pickup_id: int) -> int:
+    return db.session.connection().execute(_COUNT, {"pickup_id": pickup_id}).scalar_one()
+
+
+def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
     """Ship the scanned parcel in this pickup; a second scan says "already shipped" and changes nothing.
 
     :raise InvalidDataError: unreadable scan, or the pickup has ended.
     :raise NotFoundError: not a known number, or another shop's parcel.
     :raise ConflictError: cancelled, no label yet, or not packed when the shop requires packing.
     """
+    connection = db.session.connection()
+    try:
+        candidates = read_scan(raw)
+    except InvalidDataError:
+        if connection.execute(_ENDED, {"pickup_id": pickup_id}).scalar() is not None:
+            raise InvalidDataError(_("This pickup has ended. Start a new one.")) from None
+        raise
+    rows = connection.execute(_SCAN_READ, {"pickup_id": pickup_id, "candidates": candidates}).all()
+    pickup = rows[0]
     if pickup.ended_at is not None:
         raise InvalidDataError(_("This pickup has ended. Start a new one."))
-    order = find_scanned({pickup.shop_id}, raw)
+    order = _pick({pickup.pickup_shop_id}, candidates, [row for row in rows if row.id is not None])
     if order.status == OrderStatus.SHIPPED:
-        return ScanResult(order, shipped=False, count=scanned_count(pickup))
+        return ScanResult(order.id, order.tracking_no, shipped=False, count=pickup.scanned)
     if order.status == OrderStatus.CANCELLED:
         raise ConflictError(_("%(no)s is CANCELLED: do not take it.", no=order.tracking_no))
     if order.status == OrderStatus.PENDING:
         raise ConflictError(_("%(no)s has no label yet.", no=order.tracking_no or order.platform_order_no))
-    action = "ship" if pickup.shop.require_packed_for_pickup else "ship_unpacked"
+    action = "ship" if pickup.require_packed_for_pickup else "ship_unpacked"
     if action == "ship" and order.status != OrderStatus.PACKED:
         raise ConflictError(_("%(no)s is not packed yet: the shop packs before pickup.", no=order.tracking_no))
     try:
-        orders.transition(order, action, actor=actor, shipped_at=utcnow())
+        orders.transition_row(order, action, actor_id=actor_id, shipped_at=utcnow())
     except ConflictError:
-        if order.status == OrderStatus.SHIPPED:  # someone else shipped it a moment ago
-            return ScanResult(order, shipped=False, count=scanned_count(pickup))
+        if connection.execute(_STATUS, {"order_id": order.id}).scalar() == OrderStatus.SHIPPED:
+            # someone else shipped it a moment ago
+            return ScanResult(order.id, order.tracking_no, shipped=False, count=scanned_count(pickup_id))
         raise
-    db.session.add(PickupScan(pickup_id=pickup.id, order_id=order.id))
-    db.session.flush()
-    return ScanResult(order, shipped=True, count=scanned_count(pickup))
+    connection.execute(_ADD_SCAN, {"pickup_id": pickup_id, "order_id": order.id})
+    # The count read above plus this parcel: in the same transaction, so nothing in between (on SQLite the write
+    # would have failed; on PostgreSQL a parcel another phone added meanwhile shows on the next scan).
+    return ScanResult(order.id, order.tracking_no, shipped=True, count=pickup.scanned + 1)
 
 
 def pickups_of(shop: Shop):
@@ -149,7 +189,11 @@ def end_pickup(pickup: Pickup, *, actor: User) -> None:
     if pickup.ended_at is None:
         pickup.ended_at = utcnow()
         audit.record(
-            "pickup_ended", actor=actor, shop=pickup.shop, target=f"pickup {pickup.id}", parcels=scanned_count(pickup)
+            "pickup_ended",
+            actor=actor,
+            shop=pickup.shop,
+            target=f"pickup {pickup.id}",
+            parcels=scanned_count(pickup.id),
         )
 
 

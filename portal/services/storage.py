@@ -1,5 +1,6 @@
 """Uploaded files: kept under instance/uploads/<random>/, never under static/, served only after an access check."""
 
+import hashlib
 import secrets
 import shutil
 from pathlib import Path
@@ -40,3 +41,30 @@ def files(key: str) -> dict[str, Path]:
 def discard(key: str) -> None:
     if key and all(ch in "0123456789abcdef" for ch in key):
         shutil.rmtree(_root() / key, ignore_errors=True)
+
+
+# Files kept for good (exemption evidence): bytes under a random name with no extension, in one folder.
+
+
+def put_bytes(data: bytes) -> str:
+    """Store bytes under a new random key; returns the key."""
+    folder = _root() / "files"
+    folder.mkdir(exist_ok=True)
+    key = new_key()
+    (folder / key).write_bytes(data)
+    return key
+
+
+def bytes_path(key: str) -> Path:
+    """Where ``put_bytes`` stored ``key``. :raise ValueError: not a key ``put_bytes`` makes."""
+    if len(key) != 32 or not all(ch in "0123456789abcdef" for ch in key):
+        raise ValueError("not a storage key")
+    return _root() / "files" / key
+
+
+def discard_bytes(key: str) -> None:
+    bytes_path(key).unlink(missing_ok=True)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -3,10 +3,12 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import abort, request, send_file
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
+from portal.services import audit, exemptions
 from portal.services.errors import DomainError
 
 
@@ -56,3 +58,26 @@ def local_path(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def send_evidence(report, evidence):
+    """An exemption report's evidence file, to its shop or the operator; every view is audited."""
+    if evidence.report_id != report.id:
+        abort(404)
+    audit.record(
+        "evidence_viewed",
+        actor=current_user._get_current_object(),
+        shop=report.shop,
+        target=f"report {report.id}",
+        evidence_id=evidence.id,
+    )
+    db.session.commit()
+    response = send_file(
+        exemptions.evidence_path(evidence),
+        mimetype=evidence.content_type,
+        download_name=evidence.file_name,
+        as_attachment=evidence.content_type == "application/pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -19,9 +19,9 @@ class Nav:
 
 def context() -> dict:
     """Context processor: the header's data, computed once per rendered page."""
-    nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
     if request.headers.get("HX-Request"):  # a fragment swapped into a page: no header to fill
-        return {"nav": nav}
+        return {"nav": Nav()}
+    nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
     if current_user and current_user.is_authenticated and not current_user.must_change_password:
         nav.owned = shops.shops_owned_by(current_user)
         nav.staff_of = shops.staff_shops_of(current_user)

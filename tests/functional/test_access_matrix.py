@@ -4,14 +4,28 @@ The expectations below are written independently of portal/permissions.py: if th
 table disagree, or a new endpoint appears that is in neither, the test fails.
 """
 
+import io
+
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from portal.models import CourierGrant, ImportBatch, Invitation, Order, Pickup, PrintedLabel, ShopStaff, User
-from portal.services import accounts, orders, printing, scanning, shops, waybills
+from portal.models import (
+    CourierGrant,
+    Evidence,
+    ExemptionReport,
+    ImportBatch,
+    Invitation,
+    Order,
+    Pickup,
+    PrintedLabel,
+    ShopStaff,
+    User,
+)
+from portal.services import accounts, exemptions, orders, printing, scanning, shops, tokens, waybills
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -59,6 +73,20 @@ EXPECTED = {
     "seller.tracking_preview": owner,
     "seller.tracking_confirm": owner,
     "api.orders_upsert": owner,
+    "api.orders_list": owner,
+    "api.tracking_register": owner,
+    "api.openapi": lambda shop: set(ROLES),
+    "api.docs": lambda shop: set(ROLES),
+    "api.shops_list": lambda shop: SIGNED_IN,
+    "api.queue_list": lambda shop: {"courier1", "courier2"},
+    "api.print_job_create": lambda shop: {"courier1", "courier2"},
+    "api.print_job_get": lambda shop: {"courier1"},  # the job's own courier only
+    "api.print_job_html": lambda shop: {"courier1"},
+    "api.print_job_pdf": lambda shop: {"courier1"},
+    "api.print_job_zpl": lambda shop: {"courier1"},
+    "api.orders_ship": lambda shop: {"courier1", "courier2"},
+    "account.token_list": lambda shop: SIGNED_IN,
+    "account.token_revoke": lambda shop: {"stranger"},  # the token's own user only
     "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
     "courier.home": lambda shop: {"courier1", "courier2"},
     "courier.shop_home": lambda shop: COURIERS[shop],
@@ -91,6 +119,19 @@ EXPECTED = {
     "operator.user_toggle": lambda shop: {"operator"},
     "operator.shops": lambda shop: {"operator"},
     "operator.audit_log": lambda shop: {"operator"},
+    "operator.regions": lambda shop: {"operator"},
+    "operator.region_children": lambda shop: {"operator"},
+    "operator.region_end": lambda shop: {"operator"},
+    "operator.regions_import": lambda shop: {"operator"},
+    "operator.regions_import_confirm": lambda shop: {"operator"},
+    "operator.reports": lambda shop: {"operator"},
+    "operator.report": lambda shop: {"operator"},
+    "operator.report_evidence": lambda shop: {"operator"},
+    "seller.exemptions": owner,
+    "seller.exemption_one_click": owner,
+    "seller.exemption_new": owner,
+    "seller.exemption_report": owner,
+    "seller.exemption_evidence": owner,
 }
 
 ENDPOINTS = sorted({rule.endpoint for rule in create_app(TestConfig).url_map.iter_rules()})
@@ -121,7 +162,8 @@ def build_world(app):
 
     with app.app_context():
         demo.seed(DEMO_PASSWORD, with_orders=False)
-        accounts.create_user("stranger", DEMO_PASSWORD)
+        stranger = accounts.create_user("stranger", DEMO_PASSWORD)
+        token_id = tokens.create_token(stranger, name="matrix", scopes=["shops:read"]).token.id
         seller1, seller2 = accounts.find_user("seller1"), accounts.find_user("seller2")
         shop_a, shop_b = shops.shops_owned_by(seller1)[0], shops.shops_owned_by(seller2)[0]
         shops.add_staff_login(shop_b, actor=seller2, username="packer2", one_time_password=DEMO_PASSWORD)
@@ -143,6 +185,26 @@ def build_world(app):
                 company=waybills.company_by_code(RANGE[shop is shop_a]),
                 size="100x150",
             )
+            evidence = FileStorage(io.BytesIO(b"%PDF-1.4 notice"), filename="notice.pdf")
+            exemptions.file_manual(
+                shop,
+                [ORDER["platform_order_no"]],
+                "Roads closed by the county.",
+                [exemptions.EvidenceUpload("notice", evidence)],
+                actor=seller,
+            )
+        operator = accounts.find_user("operator")
+        region = exemptions.publish_region(
+            {
+                "code": "330106",
+                "applies_to": "destination",
+                "level": "one_click",
+                "source": "other",
+                "valid_from": "2026-01-01 00:00",
+                "valid_to": "2036-01-01 00:00",
+            },
+            actor=operator,
+        )
         db.session.commit()
 
         def first(model, shop):
@@ -172,6 +234,12 @@ def build_world(app):
                     select(PrintedLabel.job_id).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)
                 ),
                 "user_id": db.session.scalar(select(User.id).where(User.username == "stranger")),
+                "token_id": token_id,
+                "region_id": region.id,
+                "report_id": first(ExemptionReport, shop),
+                "evidence_id": db.session.scalar(
+                    select(Evidence.id).join(ExemptionReport).where(ExemptionReport.shop_id == shop.id)
+                ),
                 "code": "zh_CN",
                 "filename": "css/portal.css",
             }
@@ -219,6 +287,8 @@ def test_access(app, endpoint):
                 "staff_id",
                 "order_id",
                 "batch_id",
+                "report_id",
+                "evidence_id",
             }:
                 for role in ROLES:
                     cases.append((False, role, method, url_for_rule(rule, mixed), "A/B"))

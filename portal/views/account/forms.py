@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import DateField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class PasswordForm(FlaskForm):
@@ -17,3 +17,16 @@ class PasswordForm(FlaskForm):
 
 class RedeemForm(FlaskForm):
     code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
+
+
+class TokenForm(FlaskForm):
+    """A new personal access token; the scopes offered are set by the view (what the user may do now)."""
+
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])
+    scopes = SelectMultipleField(
+        _l("Scopes"),
+        choices=[],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    expires_on = DateField(_l("Expires on (optional)"), validators=[Optional()])

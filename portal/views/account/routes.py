@@ -1,15 +1,21 @@
 """Home, password change, redeeming an invitation code."""
 
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from portal.extensions import db
-from portal.services import accounts, shops
+from portal.permissions import resolved
+from portal.services import accounts, shops, tokens
 from portal.services.errors import DomainError
 from portal.views import failed
 from portal.views.account import bp
-from portal.views.account.forms import PasswordForm, RedeemForm
+from portal.views.account.forms import PasswordForm, RedeemForm, TokenForm
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @bp.get("/")
@@ -51,3 +57,45 @@ def redeem():
         flash(_("You now work for %(shop)s.", shop=grant.shop.name), "success")
         return redirect(url_for("courier.shop_home", shop_id=grant.shop_id))
     return render_template("account/home.html", redeem_form=form), 422
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+def token_list():
+    """Personal access tokens for the JSON API: create (shown once), list, revoke."""
+    user = current_user._get_current_object()
+    form = TokenForm()
+    form.scopes.choices = [(name, str(tokens.SCOPES[name].label)) for name in tokens.available_scopes(user)]
+    secret, status = None, 200
+    if form.validate_on_submit():
+        expires_at = None
+        if form.expires_on.data:
+            expires_at = datetime.combine(form.expires_on.data, time.max, tzinfo=CHINA).astimezone(UTC)
+        try:
+            new = tokens.create_token(user, name=form.name.data, scopes=form.scopes.data, expires_at=expires_at)
+        except DomainError as error:
+            status = failed(form, error)
+        else:
+            db.session.commit()
+            secret = new.secret
+            form = TokenForm(formdata=None)
+            form.scopes.choices = [(name, str(tokens.SCOPES[name].label)) for name in tokens.available_scopes(user)]
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "account/tokens.html",
+        form=form,
+        secret=secret,
+        tokens=tokens.tokens_of(user),
+        status_of=tokens.token_status,
+        scope_labels={name: str(scope.label) for name, scope in tokens.SCOPES.items()},
+    ), status
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def token_revoke(token_id: int):
+    """Revoke one of my tokens: the next request with it is refused."""
+    token = resolved("token")
+    tokens.revoke_token(token, actor=current_user._get_current_object())
+    db.session.commit()
+    flash(_("Token %(name)s revoked.", name=token.name), "success")
+    return redirect(url_for("account.token_list"))

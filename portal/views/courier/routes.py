@@ -215,34 +215,37 @@ def pickup_start():
     return render_template("courier/pickup_start.html", grants=grants, waiting=scanning.waiting_by_shop(allowed))
 
 
-def _pickup_page(status: int = 200, count: int | None = None, **result):
-    pickup = resolved("pickup")
-    context = {"pickup": pickup, "count": scanning.scanned_count(pickup) if count is None else count, **result}
-    if request.headers.get("HX-Request"):
+def _pickup_page(pickup_id: int, status: int = 200, count: int | None = None, **result):
+    context = {"count": scanning.scanned_count(pickup_id) if count is None else count, **result}
+    if request.headers.get("HX-Request"):  # the scan's answer swapped into the page: needs no pickup object
         return render_template("courier/_pickup_result.html", **context), status
-    return render_template("courier/pickup.html", lines=scanning.handover_lines(pickup), **context), status
+    pickup = resolved("pickup")
+    return render_template(
+        "courier/pickup.html", pickup=pickup, lines=scanning.handover_lines(pickup), **context
+    ), status
 
 
 @bp.get("/pickups/<int:pickup_id>")
 def pickup(pickup_id: int):
     """The scan page, made for a phone: each scan ships that parcel; a running count."""
-    return _pickup_page()
+    return _pickup_page(pickup_id)
 
 
 @bp.post("/pickups/<int:pickup_id>/scan")
 def pickup_scan(pickup_id: int):
+    """One scan, one transaction; the policy check (pickup's courier, ship switch) ran before, read fresh."""
     try:
-        result = scanning.ship_scan(resolved("pickup"), request.form.get("code", ""), actor=_actor())
+        result = scanning.ship_scan(pickup_id, request.form.get("code", ""), actor_id=current_user.id)
     except DomainError as error:
         db.session.rollback()
-        return _pickup_page(status=error.status, outcome="error", message=error.message)
+        return _pickup_page(pickup_id, status=error.status, outcome="error", message=error.message)
     db.session.commit()
     if result.shipped:
         return _pickup_page(
-            count=result.count, outcome="shipped", message=_("%(no)s shipped.", no=result.order.tracking_no)
+            pickup_id, count=result.count, outcome="shipped", message=_("%(no)s shipped.", no=result.tracking_no)
         )
     return _pickup_page(
-        count=result.count, outcome="already", message=_("%(no)s already shipped.", no=result.order.tracking_no)
+        pickup_id, count=result.count, outcome="already", message=_("%(no)s already shipped.", no=result.tracking_no)
     )
 
 

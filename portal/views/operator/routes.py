@@ -1,19 +1,27 @@
-"""Platform operator: people, shops, the whole audit log."""
+"""Platform operator: people, shops, the whole audit log, anomaly regions, exemption reviews."""
+
+from datetime import UTC
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.models import CourierCompany, CourierGrant, Shop, User
+from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import accounts, audit, waybills
+from portal.services import accounts, audit, exemptions, region_import, regions, storage, waybills
 from portal.services.errors import DomainError
-from portal.views import failed, paginate
+from portal.views import failed, paginate, send_evidence
 from portal.views.operator import bp
-from portal.views.operator.forms import CompanyForm
-from portal.views.seller.forms import ActionForm
+from portal.views.operator.forms import CompanyForm, DecisionForm, RegionConfirmForm, RegionForm, RegionImportForm
+from portal.views.seller.forms import CHINA, ActionForm
+
+
+def _actor():
+    return current_user._get_current_object()
 
 
 @bp.get("/")
@@ -88,3 +96,154 @@ def companies():
             return redirect(url_for("operator.companies"))
     registry = db.session.scalars(select(CourierCompany).order_by(CourierCompany.code)).all()
     return render_template("operator/companies.html", form=form, companies=registry), status
+
+
+# Anomaly regions ---------------------------------------------------------------------------------
+
+
+def _region_data(form: RegionForm) -> dict:
+    code = form.district.data or form.city.data or form.province.data
+    return {
+        "code": code,
+        "applies_to": form.applies_to.data,
+        "level": form.level.data,
+        "source": form.source.data,
+        "valid_from": form.valid_from.data.replace(tzinfo=CHINA).astimezone(UTC),
+        "valid_to": form.valid_to.data.replace(tzinfo=CHINA).astimezone(UTC),
+        "note": form.note.data or "",
+    }
+
+
+def _region_choices(form: RegionForm) -> None:
+    """Each level's choices follow the level above it, as submitted; a lower level not under it is dropped."""
+    for child, parent in ((form.city, form.province), (form.district, form.city)):
+        found = regions.region(child.data) if child.data else None
+        if found is None or found.parent_code != parent.data:
+            child.data = ""
+    none = [SelectChoice("", "—")]
+    form.province.choices = none + [SelectChoice(r.code, r.name) for r in regions.children(None)]
+    form.city.choices = none + [SelectChoice(r.code, r.name) for r in _children_of(form.province.data)]
+    form.district.choices = none + [SelectChoice(r.code, r.name) for r in _children_of(form.city.data)]
+
+
+def _children_of(code: str | None) -> list:
+    return regions.children(code) if code and regions.region(code) else []
+
+
+@bp.route("/regions", methods=["GET", "POST"], endpoint="regions")
+def regions_page():
+    """Anomaly regions, newest first, and the form publishing a new one."""
+    form = RegionForm()
+    _region_choices(form)
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            region = exemptions.publish_region(_region_data(form), actor=_actor())
+        except DomainError as error:
+            status = failed(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(region)s published.", region=region.name), "success")
+            return redirect(url_for("operator.regions"))
+    page = paginate(exemptions.all_regions(), per_page=50)
+    return render_template(
+        "operator/regions.html", form=form, page=page, now=utcnow(), action_form=ActionForm()
+    ), status
+
+
+@bp.get("/regions/children")
+def region_children():
+    """The city and district pickers for the province (and city) chosen: htmx swaps them in."""
+    form = RegionForm(request.args, meta={"csrf": False})
+    _region_choices(form)
+    return render_template("operator/_region_lower.html", form=form)
+
+
+@bp.post("/regions/<int:region_id>/end")
+def region_end(region_id: int):
+    form = ActionForm()
+    if form.validate_on_submit():
+        region = resolved("region")
+        exemptions.end_region(region, actor=_actor())
+        db.session.commit()
+        flash(_("%(region)s has ended.", region=region.name), "info")
+    return redirect(url_for("operator.regions"))
+
+
+@bp.route("/regions/import", methods=["GET", "POST"])
+def regions_import():
+    """A region sheet: every row checked and shown first; nothing is published until confirmed."""
+    form = RegionImportForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        key = storage.new_key()
+        path = storage.save(form.regions_file.data, key, "regions")
+        try:
+            checked = region_import.read_regions(path)
+        except DomainError as error:
+            storage.discard(key)
+            status = failed(form, error)
+        else:
+            if not checked.ok:
+                storage.discard(key)
+            confirm = RegionConfirmForm(upload_key=key, file_name=(form.regions_file.data.filename or "")[:200])
+            return render_template(
+                "operator/regions_import.html", form=form, checked=checked, confirm=confirm
+            ), 200 if checked.ok else 422
+    return render_template("operator/regions_import.html", form=form), status
+
+
+@bp.post("/regions/import/confirm")
+def regions_import_confirm():
+    """Publish every region of the previewed sheet, or none."""
+    confirm = RegionConfirmForm()
+    stored = storage.files(confirm.upload_key.data) if confirm.validate_on_submit() else {}
+    if "regions" not in stored:
+        flash(_("That preview has expired: upload the sheet again."), "warning")
+        return redirect(url_for("operator.regions_import"))
+    try:
+        published = region_import.import_regions(stored["regions"], actor=_actor(), file_name=confirm.file_name.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("operator.regions_import"))
+    db.session.commit()
+    storage.discard(confirm.upload_key.data)
+    flash(_("%(n)d regions published.", n=len(published)), "success")
+    return redirect(url_for("operator.regions"))
+
+
+# Exemption reports -------------------------------------------------------------------------------
+
+
+@bp.get("/exemptions")
+def reports():
+    """Manual reports waiting for review, oldest first; then the latest decisions."""
+    page = paginate(exemptions.review_queue(), per_page=50)
+    decided = db.session.scalars(exemptions.decided_reports().limit(20)).all()
+    return render_template("operator/reports.html", page=page, decided=decided)
+
+
+@bp.route("/exemptions/<int:report_id>", methods=["GET", "POST"])
+def report(report_id: int):
+    """One report: its orders and evidence; approve or reject it with a comment."""
+    report = resolved("report")
+    form = DecisionForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit() and not (form.approve.data or form.reject.data):
+        form.form_errors.append(_("Choose approve or reject."))
+    elif form.validate_on_submit():
+        try:
+            exemptions.decide(report, approve=bool(form.approve.data), comment=form.comment.data or "", actor=_actor())
+        except DomainError as error:
+            status = failed(form, error)
+        else:
+            db.session.commit()
+            flash(_("Report %(id)d decided.", id=report.id), "success")
+            return redirect(url_for("operator.reports"))
+    return render_template("operator/report.html", report=report, form=form), status
+
+
+@bp.get("/exemptions/<int:report_id>/evidence/<int:evidence_id>")
+def report_evidence(report_id: int, evidence_id: int):
+    return send_evidence(resolved("report"), resolved("evidence"))

@@ -10,6 +10,9 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -19,9 +22,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from portal.services import exemptions
 from portal.services.shops import GrantTerms
 
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def label_choices(labels: dict) -> list[SelectChoice]:
+    """Select choices from a value → label mapping."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class ActionForm(FlaskForm):
@@ -42,11 +51,26 @@ class SettingsForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=90)],
         default=7,
     )
+    retention_days = IntegerField(
+        _l("Keep buyer details for (days after shipping, then purged)"),
+        validators=[Optional(), NumberRange(min=1, max=3650)],
+        default=90,
+    )
     privacy_labels = BooleanField(_l("Print privacy labels (masked recipient)"))
     require_packed_for_pickup = BooleanField(_l("Pickup needs the parcel packed first"))
     sender_name = StringField(_l("Sender name on labels"), validators=[Length(max=80)])
     sender_phone = StringField(_l("Sender phone"), validators=[Length(max=32)])
     sender_address = StringField(_l("Ship-from address"), validators=[Length(max=300)])
+
+    def validate_retention_days(self, field) -> None:
+        detail_days = self.detail_days.data if self.detail_days.data is not None else 7
+        if field.data is not None and field.data < detail_days:
+            raise ValidationError(
+                _l(
+                    "Keep buyer details at least as long as couriers may see them (%(days)d days).",
+                    days=detail_days,
+                )
+            )
 
 
 def _before_2100(form, field) -> None:
@@ -176,3 +200,22 @@ class TrackingImportForm(FlaskForm):
         _l("Sheet of order numbers and tracking numbers (CSV or XLSX)"),
         validators=[FileRequired(), FileAllowed(["csv", "xlsx", "txt"], _l("A CSV or XLSX file, please."))],
     )
+
+
+class EvidenceEntry(Form):
+    """One evidence file and what it shows (a sub-form of ExemptionForm)."""
+
+    kind = SelectField(
+        _l("The file shows"), choices=[SelectChoice("", "—"), *label_choices(exemptions.EVIDENCE_LABELS)], default=""
+    )
+    file = FileField(_l("File (PNG, JPEG or PDF)"))
+
+
+class ExemptionForm(FlaskForm):
+    """A manual exemption report: orders, the reason, evidence."""
+
+    order_numbers = TextAreaField(
+        _l("Order numbers (one per line)"), validators=[DataRequired(message=_l("Choose at least one order."))]
+    )
+    reason = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=2000)])
+    evidence = FieldList(FormField(EvidenceEntry), min_entries=3, max_entries=exemptions.EVIDENCE_MAX_FILES)

@@ -7,7 +7,7 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.permissions import resolved
-from portal.services import audit, orders, shops, waybills
+from portal.services import audit, exemptions, orders, shops, waybills
 from portal.services.errors import DomainError
 from portal.views import failed, paginate
 from portal.views.seller import bp
@@ -50,6 +50,8 @@ def shop_home(shop_id: int):
         shop=shop,
         grants=shops.grants_of(shop),
         board=orders.dashboard(shop.id),
+        notices=exemptions.regions_touching(shop),
+        offers=exemptions.one_click_offers(shop),
         low_ranges=[r for r in waybills.ranges_of(shop) if waybills.is_low(r)],
     )
 
@@ -65,6 +67,7 @@ def shop_settings(shop_id: int):
             name=form.name.data.strip(),
             promise_hours=form.promise_hours.data,
             detail_days=form.detail_days.data if form.detail_days.data is not None else 7,
+            retention_days=form.retention_days.data if form.retention_days.data is not None else 90,
             privacy_labels=form.privacy_labels.data,
             require_packed_for_pickup=form.require_packed_for_pickup.data,
             sender_name=(form.sender_name.data or "").strip(),

@@ -1,0 +1,323 @@
+"""What the JSON API does with orders beyond the pages: paged pulls, batch shipping, tracking numbers by value.
+
+Each function reuses the module that owns the rule (orders for transitions, tracking_import for the
+checks of a courier company's number sheet, privacy for masking) and, like every service, does not
+commit.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, or_, select, union_all
+
+from portal.extensions import db
+from portal.models import CourierCompany, Order, OrderStatus, Shop, User, Waybill, WaybillStatus
+from portal.models.base import utcnow
+from portal.services import audit, orders, privacy, tracking_import
+from portal.services.errors import ConflictError, InvalidDataError
+
+# Pages ------------------------------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Page:
+    orders: list[Order]
+    next_cursor: str | None
+    pulled_at: datetime
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _micros(moment: datetime) -> int:
+    """A time as whole microseconds since 1970: short in a cursor, and exact."""
+    return (_utc(moment) - EPOCH) // timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def _encode(values: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """:raise InvalidDataError: not a cursor this API handed out."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, dict) or set(values) != set(keys):
+            raise ValueError(cursor)
+        if not all(isinstance(value, int) and 0 < value < 2**62 for value in values.values()):
+            raise ValueError(cursor)
+        if values["i"] >= 2**31:
+            raise ValueError(cursor)
+        values["t"] = _from_micros(values["t"])
+        if "s" in values:
+            values["s"] = _from_micros(values["s"])
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
+        message = _("This cursor is not valid: start again without one.")
+        raise InvalidDataError(message, {"cursor": message}) from None
+    return values
+
+
+def queue_page(
+    shop_ids: Iterable[int],
+    *,
+    status: str = OrderStatus.PENDING,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """One page of these shops' orders in a state, most urgent first (ship-by, then id).
+
+    Keyset pagination on (ship_by, id), one index range per shop merged in SQL, so page 1,000 costs what
+    page 1 costs. ``since`` keeps orders changed at or after it (an incremental pull); ``pulled_at``
+    is when the first page of this pull was read, to pass as the next pull's ``since``.
+
+    :raise InvalidDataError: a cursor this API did not hand out.
+    """
+    after = _decode(cursor, ("s", "i", "t")) if cursor else None
+    pulled_at = after["t"] if after else utcnow()
+    selects = []
+    for shop_id in sorted(set(shop_ids)):
+        query = select(Order.id, Order.ship_by).where(Order.shop_id == shop_id, Order.status == status)
+        if since is not None:
+            query = query.where(Order.updated_at >= _utc(since))
+        if after:
+            query = query.where(Order.ship_by >= after["s"], or_(Order.ship_by > after["s"], Order.id > after["i"]))
+        selects.append(query.order_by(Order.ship_by, Order.id).limit(limit + 1).subquery().select())
+    if not selects:
+        return Page([], None, pulled_at)
+    merged = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+    keys = db.session.execute(select(merged.c.id).order_by(merged.c.ship_by, merged.c.id).limit(limit + 1)).all()
+    ids = [row.id for row in keys]
+    found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(ids[:limit])))} if ids else {}
+    page = [found[order_id] for order_id in ids[:limit]]
+    next_cursor = None
+    if len(ids) > limit:
+        last = page[-1]
+        next_cursor = _encode({"s": _micros(last.ship_by), "i": last.id, "t": _micros(pulled_at)})
+    return Page(page, next_cursor, pulled_at)
+
+
+def shop_orders_page(
+    shop: Shop,
+    *,
+    status: str | None = None,
+    exemption: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """One page of a shop's orders, oldest first (by id), optionally by state and exemption.
+
+    :raise InvalidDataError: a cursor this API did not hand out.
+    """
+    after = _decode(cursor, ("i", "t")) if cursor else None
+    pulled_at = after["t"] if after else utcnow()
+    query = select(Order).where(Order.shop_id == shop.id)
+    if status:
+        query = query.where(Order.status == status)
+    if exemption is not None:
+        query = query.where(Order.exemption == exemption)
+    if since is not None:
+        query = query.where(Order.updated_at >= _utc(since))
+    if after:
+        query = query.where(Order.id > after["i"])
+    rows = list(db.session.scalars(query.order_by(Order.id).limit(limit + 1)))
+    next_cursor = _encode({"i": rows[limit - 1].id, "t": _micros(pulled_at)}) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor, pulled_at)
+
+
+def recipient(order: Order, *, full: bool) -> dict[str, Any]:
+    """The recipient as the caller may see them: in full, or masked as lists mask them."""
+    name, phone, detail = order.recipient_name, order.recipient_phone, order.address_detail
+    if not full:
+        name, phone, detail = privacy.mask_name(name), privacy.mask_phone(phone), privacy.mask_address_detail(detail)
+    return {
+        "masked": not full,
+        "name": name,
+        "phone": phone,
+        "province": order.province,
+        "city": order.city,
+        "district": order.district,
+        "detail": detail,
+        "postcode": order.postcode,
+    }
+
+
+def record_recipients_pulled(page: list[Order], full_shop_ids: set[int], *, actor: User) -> None:
+    """One audit event per shop whose recipients left in full: the order numbers, as an export records them."""
+    by_shop: dict[int, list[Order]] = {}
+    for order in page:
+        if order.shop_id in full_shop_ids:
+            by_shop.setdefault(order.shop_id, []).append(order)
+    # The shops first: loading one after an audit event is added would flush it on the way (autoflush).
+    shops = {shop_id: db.session.get(Shop, shop_id) for shop_id in by_shop}
+    for shop_id, shop_orders in by_shop.items():
+        audit.record(
+            "recipients_pulled",
+            actor=actor,
+            shop=shops[shop_id],
+            target=f"{len(shop_orders)} orders",
+            via="api",
+            order_nos=[order.platform_order_no for order in shop_orders],
+        )
+
+
+# Shipping ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShipOutcome:
+    order_id: int
+    result: str  # shipped, already_shipped, refused, not_found
+    status: str | None
+    detail: str
+
+
+def ship_orders(
+    order_ids: list[int], *, allowed_shop_ids: set[int], visible_shop_ids: set[int], actor: User
+) -> list[ShipOutcome]:
+    """Mark each order shipped where it may ship now; one outcome per order, in the order given.
+
+    Idempotent: an order already shipped says so and changes nothing. An order of a shop where the
+    actor holds no grant is ``not_found``; one where the grant lacks "mark shipped" is ``refused``.
+    Each shipment is its own savepoint, so one refusal does not undo the others.
+    """
+    wanted = list(dict.fromkeys(order_ids))
+    found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(wanted)))}
+    outcomes, shipped_by_shop = [], {}
+    for order_id in wanted:
+        order = found.get(order_id)
+        if order is None or order.shop_id not in visible_shop_ids:
+            outcomes.append(ShipOutcome(order_id, "not_found", None, _("No such order in your shops.")))
+            continue
+        if order.shop_id not in allowed_shop_ids:
+            detail = _("Your sub-account in this shop may not mark parcels shipped.")
+            outcomes.append(ShipOutcome(order_id, "refused", order.status, detail))
+            continue
+        if order.status == OrderStatus.SHIPPED:
+            outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
+            continue
+        action = "ship" if order.shop.require_packed_for_pickup else "ship_unpacked"
+        try:
+            with db.session.begin_nested():
+                orders.transition(order, action, actor=actor, shipped_at=utcnow())
+        except ConflictError as error:
+            db.session.refresh(order)
+            if order.status == OrderStatus.SHIPPED:  # someone else shipped it a moment ago
+                outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
+            else:
+                outcomes.append(ShipOutcome(order_id, "refused", order.status, error.message))
+            continue
+        outcomes.append(ShipOutcome(order_id, "shipped", order.status, ""))
+        shipped_by_shop.setdefault(order.shop_id, []).append(order)
+    for shop_orders in shipped_by_shop.values():
+        audit.record(
+            "orders_shipped",
+            actor=actor,
+            shop=shop_orders[0].shop,
+            target=f"{len(shop_orders)} orders",
+            via="api",
+            order_nos=[order.platform_order_no for order in shop_orders],
+        )
+    return outcomes
+
+
+# Tracking numbers -------------------------------------------------------------------------------
+
+
+class _Header:
+    """What tracking_import's checker needs of a sheet's header: each column's heading, for messages."""
+
+    heading = {"order_no": "platform_order_no", "tracking_no": "tracking_no"}
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    labelled: int
+    unchanged: int
+
+
+def register_tracking_numbers(
+    shop: Shop, company: CourierCompany, pairs: list[tuple[str, str]], *, actor: User
+) -> TrackingResult:
+    """The spreadsheet flow's import, given as (order number, tracking number) pairs: all or nothing.
+
+    The same checks as a courier company's reply sheet (``tracking_import``), item by item; a pair the
+    order already carries (same company, same number) is ``unchanged``, so a repeated call is harmless.
+
+    :raise InvalidDataError: any pair has a problem; ``field_errors`` maps the item index to its
+        fields' messages. Nothing is written.
+    :raise ConflictError: an order stopped being pending while this ran.
+    """
+    tracking_import._lock(company)
+    order_nos = [order_no for order_no, _number in pairs]
+    current = {
+        row.platform_order_no: row
+        for row in db.session.execute(
+            select(Order.platform_order_no, Order.tracking_no, Order.courier_company).where(
+                Order.shop_id == shop.id, Order.platform_order_no.in_(order_nos)
+            )
+        )
+    }
+    todo, unchanged = [], 0
+    for index, (order_no, number) in enumerate(pairs):
+        row = current.get(order_no)
+        held = row is not None and row.courier_company == company.code and row.tracking_no == number
+        if held and order_nos.index(order_no) == index:
+            unchanged += 1
+        else:
+            todo.append((index, {"order_no": order_no, "tracking_no": number}))
+    report = tracking_import.TrackingReport(company=company.code)
+    checker = tracking_import._Checker(shop, company, _Header(), report)
+    numbers: dict[int, str] = {}
+    for start in range(0, len(todo), tracking_import.CHUNK_ROWS):
+        numbers.update(checker.check(todo[start : start + tracking_import.CHUNK_ROWS]))
+    if report.error_count:
+        problems: dict[str, dict[str, str]] = {}
+        for problem in report.errors:
+            problems.setdefault(str(problem.row), {}).setdefault(problem.column, problem.message)
+        message = _("%(n)d numbers have problems; nothing was registered.", n=len(problems))
+        raise InvalidDataError(message, problems)
+    if numbers:
+        with db.session.begin_nested():
+            orders.label_orders(numbers, courier_code=company.code, actor=actor)
+            now = utcnow()
+            db.session.execute(
+                insert(Waybill.__table__),
+                [
+                    {
+                        "shop_id": shop.id,
+                        "company_id": company.id,
+                        "tracking_no": number,
+                        "order_id": order_id,
+                        "status": WaybillStatus.ALLOCATED,
+                        "allocated_at": now,
+                        "allocated_by_id": actor.id,
+                        "void_reason": "",
+                    }
+                    for order_id, number in numbers.items()
+                ],
+            )
+        audit.record(
+            "tracking_imported",
+            actor=actor,
+            shop=shop,
+            target="api",
+            company=company.code,
+            count=len(numbers),
+            via="api",
+        )
+    return TrackingResult(len(numbers), unchanged)

@@ -1,0 +1,76 @@
+"""Data retention (DESIGN: multi-account access): buyer details are purged from orders a shop-set
+number of days after shipping; the order, its tracking number, its history and the audit log stay.
+
+``flask --app wsgi purge-details`` runs :func:`purge_details` from cron. It is idempotent: an order
+is purged once (``details_purged_at``), and a second run finds nothing to do.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from portal.extensions import db
+from portal.models import Order, OrderStatus, Shop
+from portal.models.base import utcnow
+from portal.services import audit
+
+# What is blanked: who the buyer is and where they live. The province, city and district (and their
+# codes) stay for the shop's figures; items hold products, not people, and stay too.
+PURGED_VALUES = {
+    "buyer_nick": "",
+    "recipient_name": "",
+    "recipient_phone": "",
+    "address_raw": "",
+    "address_detail": "",
+    "postcode": "",
+    "buyer_message": "",
+    "seller_memo": "",
+}
+
+
+@dataclass
+class PurgeResult:
+    purged: int = 0
+    by_shop: dict[int, int] = field(default_factory=dict)
+
+
+def purge_condition(shop: Shop, now: datetime):
+    """Orders of the shop whose buyer details are past the shop's retention: shipped (counted from
+    shipping) or cancelled (counted from the last change, the cancellation), not purged yet."""
+    cutoff = now - timedelta(days=shop.retention_days)
+    return and_(
+        Order.shop_id == shop.id,
+        Order.details_purged_at.is_(None),
+        or_(
+            and_(Order.status == OrderStatus.SHIPPED, Order.shipped_at < cutoff),
+            and_(Order.status == OrderStatus.CANCELLED, Order.updated_at < cutoff),
+        ),
+    )
+
+
+def purge_details(now: datetime | None = None) -> PurgeResult:
+    """Blank the buyer details of every order past its shop's retention; one audit event per shop
+    that had any. The caller commits."""
+    now = now or utcnow()
+    result = PurgeResult()
+    for shop in db.session.scalars(select(Shop).order_by(Shop.id)):
+        count = db.session.execute(
+            update(Order)
+            .where(purge_condition(shop, now))
+            .values(details_purged_at=now, updated_at=now, **PURGED_VALUES)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if count:
+            result.by_shop[shop.id] = count
+            result.purged += count
+            audit.record(
+                "details_purged",
+                actor=None,
+                actor_name="system",
+                shop=shop,
+                target=shop.name,
+                orders=count,
+                retention_days=shop.retention_days,
+            )
+    return result

@@ -1,0 +1,157 @@
+"""``flask purge-details``: buyer details go a shop-set number of days after shipping (or cancelling);
+the order, its tracking number, its history and the audit log stay (DESIGN: multi-account access)."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import AuditEvent, Order, OrderEvent, OrderStatus, Shop
+from portal.models.base import utcnow
+
+DETAILS = {
+    "buyer_nick": "tb_buyer",
+    "recipient_name": "欧阳娜娜",
+    "recipient_phone": "13912345678",
+    "address_raw": "浙江省 杭州市 西湖区 文三路 90 号 (310012)",
+    "province": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "address_detail": "文三路 90 号",
+    "postcode": "310012",
+    "buyer_message": "请放门卫",
+    "seller_memo": "送小样",
+}
+
+
+def add_orders(app, world) -> None:
+    """Orders of seller1's shop (retention 90 days) and seller2's (365 days), shipped or cancelled long ago."""
+    now = utcnow()
+    shop1, shop2 = world["shops"]["seller1"], world["shops"]["seller2"]
+    plan = [  # (shop, number, status, days ago)
+        (shop1, "OLD-SHIPPED", OrderStatus.SHIPPED, 100),
+        (shop1, "NEW-SHIPPED", OrderStatus.SHIPPED, 80),
+        (shop1, "OLD-CANCELLED", OrderStatus.CANCELLED, 100),
+        (shop1, "NEW-CANCELLED", OrderStatus.CANCELLED, 10),
+        (shop1, "OLD-PENDING", OrderStatus.PENDING, 400),
+        (shop2, "LONG-KEPT", OrderStatus.SHIPPED, 100),
+        (shop2, "VERY-OLD", OrderStatus.SHIPPED, 400),
+    ]
+    with app.app_context():
+        db.session.get(Shop, shop2).retention_days = 365
+        for shop_id, number, status, days in plan:
+            at = now - timedelta(days=days)
+            order = Order(
+                shop_id=shop_id,
+                platform_order_no=number,
+                status=status,
+                tracking_no=f"TN{number}",
+                paid_at=at - timedelta(days=1),
+                ship_by=at,
+                created_at=at,
+                updated_at=at,
+                shipped_at=at if status == OrderStatus.SHIPPED else None,
+                **DETAILS,
+            )
+            db.session.add(order)
+            db.session.flush()
+            db.session.add(OrderEvent(order_id=order.id, at=at, action="ship", to_status=status))
+        db.session.commit()
+
+
+def order(app, number: str) -> Order:
+    with app.app_context():
+        return db.session.scalar(select(Order).where(Order.platform_order_no == number))
+
+
+def purge_events(app) -> list[AuditEvent]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "details_purged")))
+
+
+def test_purge_blanks_buyer_details_past_the_shops_retention(app, world):
+    add_orders(app, world)
+    with app.app_context():
+        audit_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    result = app.test_cli_runner().invoke(args=["purge-details"])
+    assert result.exit_code == 0, result.output
+    assert "buyer details purged from 3 orders in 2 shops" in result.output
+
+    for number in ("OLD-SHIPPED", "OLD-CANCELLED", "VERY-OLD"):
+        purged = order(app, number)
+        assert purged.details_purged_at is not None
+        assert (purged.recipient_name, purged.recipient_phone, purged.address_detail, purged.address_raw) == (
+            "",
+            "",
+            "",
+            "",
+        )
+        assert (purged.buyer_nick, purged.buyer_message, purged.seller_memo, purged.postcode) == ("", "", "", "")
+        # The order stays, with its number, tracking number, state, region and history.
+        assert purged.tracking_no == f"TN{number}" and purged.province == "浙江省" and purged.district == "西湖区"
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).where(OrderEvent.order_id == purged.id)) == 1
+    for number in ("NEW-SHIPPED", "NEW-CANCELLED", "OLD-PENDING", "LONG-KEPT"):
+        kept = order(app, number)
+        assert kept.details_purged_at is None
+        assert (kept.recipient_name, kept.recipient_phone, kept.buyer_message) == (
+            "欧阳娜娜",
+            "13912345678",
+            "请放门卫",
+        )
+
+    events = {event.shop_id: event for event in purge_events(app)}
+    assert set(events) == {world["shops"]["seller1"], world["shops"]["seller2"]}
+    assert events[world["shops"]["seller1"]].details == {"orders": 2, "retention_days": 90}
+    assert events[world["shops"]["seller2"]].details == {"orders": 1, "retention_days": 365}
+    with app.app_context():  # nothing in the audit log was removed
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before + 2
+
+
+def test_purge_twice_changes_nothing_the_second_time(app, world):
+    add_orders(app, world)
+    assert app.test_cli_runner().invoke(args=["purge-details"]).exit_code == 0
+    first_at = order(app, "OLD-SHIPPED").details_purged_at
+    again = app.test_cli_runner().invoke(args=["purge-details"])
+    assert again.exit_code == 0
+    assert "buyer details purged from 0 orders in 0 shops" in again.output
+    assert order(app, "OLD-SHIPPED").details_purged_at == first_at
+    assert len(purge_events(app)) == 2
+
+
+def test_a_longer_retention_keeps_details_longer(app, world):
+    add_orders(app, world)
+    with app.app_context():
+        db.session.get(Shop, world["shops"]["seller1"]).retention_days = 120
+        db.session.commit()
+    assert "purged from 1 orders in 1 shops" in app.test_cli_runner().invoke(args=["purge-details"]).output
+    assert order(app, "OLD-SHIPPED").details_purged_at is None
+    assert order(app, "VERY-OLD").details_purged_at is not None
+
+
+def settings(**changes) -> dict:
+    form = {"name": "Seller One", "promise_hours": "48", "detail_days": "7", "retention_days": "90"}
+    form.update(changes)
+    return form
+
+
+def test_the_seller_sets_the_retention(app, world, login):
+    shop = world["shops"]["seller1"]
+    seller = login("seller1")
+    page = seller.get(f"/shops/{shop}/settings").get_data(as_text=True)
+    assert 'name="retention_days"' in page and 'value="90"' in page
+    saved = seller.post(f"/shops/{shop}/settings", data=settings(retention_days="180"))
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(Shop, shop).retention_days == 180
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "shop_settings")).all()[-1]
+        assert event.details["retention_days"] == 180
+
+
+def test_retention_must_cover_the_courier_details_window(app, world, login):
+    shop = world["shops"]["seller1"]
+    refused = login("seller1").post(f"/shops/{shop}/settings", data=settings(detail_days="30", retention_days="20"))
+    assert refused.status_code == 422
+    assert "at least as long as couriers may see them (30 days)" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Shop, shop).retention_days == 90
