@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select, union_all
+from sqlalchemy import or_, select, union_all
 
 from portal.extensions import db
-from portal.models import CourierCompany, Order, OrderStatus, Shop, User, Waybill, WaybillStatus
+from portal.models import CourierCompany, Order, OrderStatus, Shop, User
 from portal.models.base import utcnow
 from portal.services import audit, orders, privacy, tracking_import
 from portal.services.errors import ConflictError, InvalidDataError
@@ -292,25 +292,7 @@ def register_tracking_numbers(
         message = _("%(n)d numbers have problems; nothing was registered.", n=len(problems))
         raise InvalidDataError(message, problems)
     if numbers:
-        with db.session.begin_nested():
-            orders.label_orders(numbers, courier_code=company.code, actor=actor)
-            now = utcnow()
-            db.session.execute(
-                insert(Waybill.__table__),
-                [
-                    {
-                        "shop_id": shop.id,
-                        "company_id": company.id,
-                        "tracking_no": number,
-                        "order_id": order_id,
-                        "status": WaybillStatus.ALLOCATED,
-                        "allocated_at": now,
-                        "allocated_by_id": actor.id,
-                        "void_reason": "",
-                    }
-                    for order_id, number in numbers.items()
-                ],
-            )
+        tracking_import.register_numbers(shop, company, numbers, actor=actor)
         audit.record(
             "tracking_imported",
             actor=actor,

@@ -141,7 +141,25 @@ def apply_tracking(shop: Shop, path: FilePath, company: CourierCompany, *, actor
     report, numbers = _check_file(shop, path, company)
     if report.error_count or not numbers:
         raise InvalidTrackingError(report)
-    with db.session.begin_nested():  # label_orders may fail half-way: roll its first statement back too
+    register_numbers(shop, company, numbers, actor=actor)
+    audit.record(
+        "tracking_imported",
+        actor=actor,
+        shop=shop,
+        target=file_name or Path(path).name,
+        company=company.code,
+        count=len(numbers),
+    )
+    return len(numbers)
+
+
+def register_numbers(shop: Shop, company: CourierCompany, numbers: dict[int, str], *, actor: User) -> None:
+    """Label checked orders with their numbers (order id -> number) and record the numbers as allocated.
+
+    All or nothing: ``label_orders`` may fail half-way, so its first statement is rolled back too.
+    :raise ConflictError: an order stopped being pending meanwhile.
+    """
+    with db.session.begin_nested():
         orders.label_orders(numbers, courier_code=company.code, actor=actor)
         now = utcnow()
         db.session.execute(
@@ -160,15 +178,6 @@ def apply_tracking(shop: Shop, path: FilePath, company: CourierCompany, *, actor
                 for order_id, number in numbers.items()
             ],
         )
-    audit.record(
-        "tracking_imported",
-        actor=actor,
-        shop=shop,
-        target=file_name or Path(path).name,
-        company=company.code,
-        count=len(numbers),
-    )
-    return len(numbers)
 
 
 def _lock(company: CourierCompany) -> None:

@@ -1,14 +1,15 @@
 """Request and response models of the JSON API: they validate requests and make the OpenAPI document."""
 
 import re
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, create_model
 from pydantic.json_schema import SkipJsonSchema
 
 from portal.models import GRANT_PERMISSIONS
-from portal.services.labels import LABEL_SIZES
+from portal.services.labels import LABEL_SIZES, LabelData
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -131,27 +132,10 @@ class PrintJobIn(Body):
     size: LabelSize = "100x150"
 
 
-class LabelOut(BaseModel):
-    tracking_no: str
-    courier_code: str
-    courier_name: str
-    size: str
-    width_mm: int
-    height_mm: int
-    destination: str
-    recipient_name: str
-    recipient_phone: str
-    recipient_address: str
-    sender_name: str
-    sender_phone: str
-    sender_address: str
-    order_no: str
-    item_summary: str
-    item_count: int
-    buyer_message: str
-    print_time: str
-    masked: bool
-    reprint: bool
+# Every field a label prints, as the label service builds it (one definition, no copy to drift).
+LabelOut = create_model(
+    "LabelOut", __doc__=LabelData.__doc__, **{f.name: (f.type, ...) for f in dataclass_fields(LabelData)}
+)
 
 
 class JobLinks(BaseModel):
