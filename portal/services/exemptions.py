@@ -284,10 +284,14 @@ def _reportable() -> ColumnElement[bool]:
 
 @dataclass
 class OneClickOffer:
-    """A valid one-click region with the shop's orders it touches."""
+    """A valid one-click region with the shop's orders it touches (the first OFFER_LIST of them listed)."""
 
     region: AnomalyRegion
     order_count: int
+    orders: list[Order]
+
+
+OFFER_LIST = 20
 
 
 def one_click_offers(shop: Shop, now: datetime | None = None) -> list[OneClickOffer]:
@@ -295,11 +299,11 @@ def one_click_offers(shop: Shop, now: datetime | None = None) -> list[OneClickOf
     for region in current_regions(now):
         if region.level != RegionLevel.ONE_CLICK:
             continue
-        count = db.session.scalar(
-            select(func.count()).select_from(Order).where(Order.shop_id == shop.id, _touched_by(region), _reportable())
-        )
+        where = (Order.shop_id == shop.id, _touched_by(region), _reportable())
+        count = db.session.scalar(select(func.count()).select_from(Order).where(*where))
         if count:
-            offers.append(OneClickOffer(region, count))
+            listed = db.session.scalars(select(Order).where(*where).order_by(Order.ship_by).limit(OFFER_LIST))
+            offers.append(OneClickOffer(region, count, list(listed)))
     return offers
 
 

@@ -250,6 +250,7 @@ def test_one_click_offer_confirm_once(app, world, login):
     assert page.status_code == 200
     offer = page.text.split('id="one-click"')[1].split('id="current-regions"')[0]
     assert "黑龙江省 齐齐哈尔市" in offer and "Confirm 2 orders" in offer
+    assert "OC-1" in offer and "OC-2" in offer and "OC-OUT" not in offer  # the orders it would exempt
     assert f"/shops/{shop}/exemptions/one-click/{one_click}" in offer
     assert f"/one-click/{auto}" not in offer
     panel = text(seller.get(f"/shops/{shop}")).split('id="anomaly-panel"')[1].split("</div>")[0]
