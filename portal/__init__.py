@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 
-from portal import cli, errors, permissions
+from portal import cli, errors, overload, permissions
 from portal.config import CONFIGS, DEV_SECRET_KEY
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models import AuditEvent
@@ -31,6 +31,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)
+    overload.init_app(app)
     cli.register(app)
     register_template_globals(app)
     app.after_request(security_headers)

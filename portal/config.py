@@ -38,8 +38,10 @@ class Config:
     PORTAL_ARGON2_TIME_COST = 3
     PORTAL_ARGON2_MEMORY_COST = 65536
     PORTAL_ENV = "production"
-    # Seconds a client is told to wait (Retry-After) when the database is unreachable.
+    # Seconds a client is told to wait (Retry-After) when the database is unreachable or the portal is busy.
     PORTAL_RETRY_AFTER_SECONDS = 5
+    # A request that queued longer than this for a worker (by the proxy's X-Request-Start) gets a 503 at once.
+    PORTAL_MAX_QUEUE_MS = int(os.environ.get("PORTAL_MAX_QUEUE_MS") or 5000)
 
 
 class DevConfig(Config):

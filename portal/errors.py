@@ -10,6 +10,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
+from portal.overload import OverloadedError
 from portal.services.errors import DomainError
 
 
@@ -108,27 +109,45 @@ def handle_database_unavailable(error: OperationalError | InterfaceError):
     """The database is down, restarting or unreachable: 503 with Retry-After, rendered without touching it.
 
     Nothing was written (the transaction failed), and the pool's pre-ping reconnects once it is back,
-    so the same worker serves the next request. The page is rendered without the context processors
-    (the header's shop lists) and without the signed-in user's language, both of which need the database.
+    so the same worker serves the next request.
     """
-    from flask import current_app, make_response, session
-    from flask_babel import force_locale
+    from flask import current_app
 
     with contextlib.suppress(Exception):  # the connection is gone; the pool discards it
         db.session.rollback()
     current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, error.orig or error)
+    return _unavailable(lambda: _("The portal cannot reach its database right now. Try again in a moment."))
+
+
+def handle_overloaded(error: OverloadedError):
+    """Every worker was busy for longer than PORTAL_MAX_QUEUE_MS: refuse at once rather than time out."""
+    from flask import current_app
+
+    current_app.logger.warning("shed %s %s: %s", request.method, request.path, error)
+    return _unavailable(lambda: _("The portal is very busy right now. Try again in a moment."))
+
+
+def _unavailable(message):
+    """A 503 with Retry-After, as a page or problem+json, rendered without the database.
+
+    The page has no context processors (the header's shop lists) and does not read the signed-in
+    user's language, both of which need the database; ``message`` is called in the chosen language.
+    """
+    from flask import current_app, make_response, session
+    from flask_babel import force_locale
+
     retry_after = str(current_app.config.get("PORTAL_RETRY_AFTER_SECONDS", 5))
     languages = list(current_app.config["PORTAL_LANGUAGES"])
     locale = session.get("locale") if session.get("locale") in languages else None
     locale = locale or request.accept_languages.best_match(languages) or languages[0]
     with force_locale(locale):
-        message = _("The portal cannot reach its database right now. Try again in a moment.")
+        text = message()
         if _wants_json():
-            response = _problem(503, "Service Unavailable", message)
+            response = _problem(503, "Service Unavailable", text)
         else:
             page = current_app.jinja_env.get_template("errors/503.html")
             retry_url = request.full_path.rstrip("?") if request.method == "GET" else "/"
-            html = page.render(message=message, lang=locale.replace("_", "-"), retry_url=retry_url)
+            html = page.render(message=text, lang=locale.replace("_", "-"), retry_url=retry_url)
             response = make_response(html, 503)
     response.headers["Retry-After"] = retry_after
     response.headers["Cache-Control"] = "no-store"
@@ -143,3 +162,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(InternalServerError, handle_500)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(InterfaceError, handle_database_unavailable)
+    app.register_error_handler(OverloadedError, handle_overloaded)
