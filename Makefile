@@ -49,8 +49,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # What the tests need from Debian: the PostgreSQL server for the second pass, Chromium to print
-# labels, poppler-utils to rasterise PDFs, a Chinese font for labels.
-SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei poppler-utils libcairo2
+# labels, poppler-utils to rasterise PDFs, a Chinese font for labels, Redis for shared rate limits.
+SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei poppler-utils libcairo2 redis-server
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
