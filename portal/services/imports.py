@@ -3,10 +3,10 @@
 Both files are read as streams, CSV (UTF-8 with or without BOM, or GBK/GB18030) or XLSX, told apart by
 their content. Rows are handled in chunks of ``CHUNK_ROWS``: each chunk is mapped to the fields of
 ``orders.validate_order``, validated by it and saved by ``orders.save_orders`` (which places the chunk's
-addresses in one ``regions.parse_addresses`` call). Only the order numbers seen so far (for duplicates)
-and small counters span the file, so memory does not grow with it. The items file is first checked row by
-row into a private temporary SQLite file keyed by order number; each chunk of orders takes its items from
-there.
+addresses in one ``regions.parse_addresses`` call). Only small counters span the file in memory: the order
+numbers seen so far (for duplicates) go to a private temporary SQLite file, a chunk at a time, so memory does
+not grow with the file. The items file is first checked row by row into another such file keyed by order
+number; each chunk of orders takes its items from there.
 """
 
 import codecs
@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from itertools import chain
@@ -306,12 +306,12 @@ class _OrderReader:
         self.items_path = items_path
         self.items: _ItemStore | None = None
         self.report = report
-        # Order number -> first row: the one thing that must span the file.
-        self.seen: dict[str, int] = {}
+        # Order number -> first row: the one thing that must span the file (on disk, not in memory).
+        self.seen = _SeenStore()
 
     def chunks(self) -> Iterator[list[orders.OrderInput]]:
         """:raise InvalidDataError: a file cannot be read as an export (the orders file is checked first)."""
-        with _open_rows(self.path, "orders_file") as rows:
+        with _open_rows(self.path, "orders_file") as rows, closing(self.seen):
             self.header = _read_header(rows, ORDER_COLUMNS, ORDER_REQUIRED, "orders_file")
             with _item_store(self.items_path, self.report) as self.items:
                 chunk: list[tuple[int, dict[str, Any]]] = []
@@ -327,10 +327,13 @@ class _OrderReader:
 
     def _validate(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[orders.OrderInput]:
         report, heading = self.report, self.header.heading
+        cleaned = [(number, values, clean_text(values["order_no"])) for number, values in chunk]
+        # First rows of this chunk's numbers in earlier chunks, then in this one.
+        first_rows = self.seen.first_rows([order_no for _, _, order_no in cleaned if order_no])
+        new_rows: dict[str, int] = {}
         pending = []
-        for number, values in chunk:
+        for number, values, order_no in cleaned:
             report.rows += 1
-            order_no = clean_text(values["order_no"])
             status = clean_text(values["status"])
             is_pending = _is_pending(status)
             if _EXCEL_NUMBER.match(order_no):
@@ -347,7 +350,7 @@ class _OrderReader:
                     )
                 continue
             if order_no:
-                first = self.seen.setdefault(order_no, number)
+                first = first_rows.get(order_no) or new_rows.setdefault(order_no, number)
                 if first != number:
                     report.add_invalid(
                         "orders",
@@ -362,6 +365,7 @@ class _OrderReader:
                 report.not_pending[status] = report.not_pending.get(status, 0) + 1
                 continue
             pending.append((number, order_no, values))
+        self.seen.add(new_rows)
         items_of = self.items.items_for([no for _, no, _ in pending if no]) if self.items is not None else {}
         valid = []
         for number, order_no, values in pending:
@@ -501,13 +505,39 @@ class _ItemStore:
             )
         return items
 
-    def note_unmatched(self, seen: dict[str, int], report: ImportReport) -> None:
+    def note_unmatched(self, seen: "_SeenStore", report: ImportReport) -> None:
         """Count the rows for orders that are not in the orders file (at any status)."""
-        for order_no, row in self.db.execute("SELECT order_no, row FROM item ORDER BY row"):
-            if order_no not in seen:
-                report.items_unmatched += 1
-                if len(report.items_unmatched_rows) < MAX_NOTE_ROWS:
-                    report.items_unmatched_rows.append(row)
+        rows = self.db.execute("SELECT order_no, row FROM item ORDER BY row")
+        while batch := rows.fetchmany(CHUNK_ROWS):
+            known = seen.first_rows([order_no for order_no, _ in batch])
+            for order_no, row in batch:
+                if order_no not in known:
+                    report.items_unmatched += 1
+                    if len(report.items_unmatched_rows) < MAX_NOTE_ROWS:
+                        report.items_unmatched_rows.append(row)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _SeenStore:
+    """The order numbers read so far with their first row, in a private temporary SQLite file."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "" = on disk, deleted on close: memory stays flat however long the file
+        self.db.execute("CREATE TABLE seen (order_no TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+
+    def first_rows(self, order_nos: list[str]) -> dict[str, int]:
+        """Order number -> first row, for those of these numbers already added."""
+        found: dict[str, int] = {}
+        for start in range(0, len(order_nos), CHUNK_ROWS):
+            part = order_nos[start : start + CHUNK_ROWS]
+            query = f"SELECT order_no, row FROM seen WHERE order_no IN ({', '.join('?' * len(part))})"  # noqa: S608
+            found.update(self.db.execute(query, part))
+        return found
+
+    def add(self, first_rows: dict[str, int]) -> None:
+        self.db.executemany("INSERT INTO seen VALUES (?, ?)", first_rows.items())
 
     def close(self) -> None:
         self.db.close()

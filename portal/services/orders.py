@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -376,7 +377,7 @@ def _insert_many(table, rows: list[dict]) -> None:
         return
     columns = [table.c[key] for key in keys] + left_out
     processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    converters = list(zip(keys, processors, strict=False))
+    converted = [(i, _last_value_cached(process)) for i, process in enumerate(processors[: len(keys)]) if process]
     defaults = tuple(
         process(column.default.arg) if process else column.default.arg
         for column, process in zip(left_out, processors[len(keys) :], strict=True)
@@ -385,9 +386,14 @@ def _insert_many(table, rows: list[dict]) -> None:
     names = ", ".join(preparer.quote(column.name) for column in columns)
     # Names from the table's metadata, values bound.
     sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
-    connection.exec_driver_sql(
-        sql, [(*[process(row[key]) if process else row[key] for key, process in converters], *defaults) for row in rows]
-    )
+    values_of = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
+    params = []
+    for row in rows:
+        values = [*values_of(row), *defaults]
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        params.append(tuple(values))
+    connection.exec_driver_sql(sql, params)
 
 
 def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", now: datetime) -> dict:
@@ -466,6 +472,18 @@ def transition(order: Order, action: str, *, actor: User | None, note: str = "",
         )
     db.session.refresh(order)
     _event(order.id, actor, action, previous, target, note)
+
+
+def _last_value_cached(process):
+    """``process`` that converts a value again only when it differs from the last one (the batch's timestamps)."""
+    last: list = [object(), None]
+
+    def convert(value):
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return convert
 
 
 def transition_row(order, action: str, *, actor_id: int | None, note: str = "", **values) -> None:
