@@ -7,17 +7,19 @@ commit.
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import Integer, bindparam, insert, or_, select, union_all
 
 from portal.extensions import db
-from portal.models import CourierCompany, Order, OrderStatus, Shop, User
+from portal.models import AuditEvent, CourierCompany, Order, OrderStatus, Shop, User
 from portal.models.base import utcnow
 from portal.services import audit, orders, privacy, tracking_import
 from portal.services.errors import ConflictError, InvalidDataError
@@ -29,7 +31,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass
 class Page:
-    orders: list[Order]
+    orders: list  # Order objects, or plain rows with their columns as attributes (queue_page)
     next_cursor: str | None
     pulled_at: datetime
 
@@ -70,6 +72,33 @@ def _decode(cursor: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
+# What a queue pull answers with (schemas.OrderOut): read as plain rows, no ORM objects.
+QUEUE_COLUMNS = (
+    "id",
+    "shop_id",
+    "platform_order_no",
+    "status",
+    "paid_at",
+    "ship_by",
+    "updated_at",
+    "shipped_at",
+    "courier_company",
+    "tracking_no",
+    "exemption",
+    "address_flagged",
+    "item_summary",
+    "item_count",
+    "buyer_message",
+    "recipient_name",
+    "recipient_phone",
+    "province",
+    "city",
+    "district",
+    "address_detail",
+    "postcode",
+)
+
+
 def queue_page(
     shop_ids: Iterable[int],
     *,
@@ -78,36 +107,65 @@ def queue_page(
     cursor: str | None = None,
     limit: int = 100,
 ) -> Page:
-    """One page of these shops' orders in a state, most urgent first (ship-by, then id).
+    """One page of these shops' orders in a state, most urgent first (ship-by, then id), as plain rows
+    (QUEUE_COLUMNS as attributes).
 
     Keyset pagination on (ship_by, id), one index range per shop merged in SQL, so page 1,000 costs what
-    page 1 costs. ``since`` keeps orders changed at or after it (an incremental pull); ``pulled_at``
-    is when the first page of this pull was read, to pass as the next pull's ``since``.
+    page 1 costs; one statement. ``since`` keeps orders changed at or after it (an incremental pull);
+    ``pulled_at`` is when the first page of this pull was read, to pass as the next pull's ``since``.
 
     :raise InvalidDataError: a cursor this API did not hand out.
     """
     after = _decode(cursor, ("s", "i", "t")) if cursor else None
     pulled_at = after["t"] if after else utcnow()
-    selects = []
-    for shop_id in sorted(set(shop_ids)):
-        query = select(Order.id, Order.ship_by).where(Order.shop_id == shop_id, Order.status == status)
-        if since is not None:
-            query = query.where(Order.updated_at >= _utc(since))
-        if after:
-            query = query.where(Order.ship_by >= after["s"], or_(Order.ship_by > after["s"], Order.id > after["i"]))
-        selects.append(query.order_by(Order.ship_by, Order.id).limit(limit + 1).subquery().select())
-    if not selects:
+    shop_ids = sorted(set(shop_ids))
+    if not shop_ids:
         return Page([], None, pulled_at)
-    merged = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
-    keys = db.session.execute(select(merged.c.id).order_by(merged.c.ship_by, merged.c.id).limit(limit + 1)).all()
-    ids = [row.id for row in keys]
-    found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(ids[:limit])))} if ids else {}
-    page = [found[order_id] for order_id in ids[:limit]]
+    params = {f"shop_{n}": shop_id for n, shop_id in enumerate(shop_ids)}
+    params.update(status=status, limit=limit + 1)
+    if since is not None:
+        params["since"] = _utc(since)
+    if after:
+        params.update(after_ship_by=after["s"], after_id=after["i"])
+    statement = _queue_statement(len(shop_ids), since is not None, bool(after))
+    rows = db.session.execute(statement, params).all()
+    page = rows[:limit]
     next_cursor = None
-    if len(ids) > limit:
+    if len(rows) > limit:
         last = page[-1]
         next_cursor = _encode({"s": _micros(last.ship_by), "i": last.id, "t": _micros(pulled_at)})
     return Page(page, next_cursor, pulled_at)
+
+
+@functools.lru_cache(maxsize=256)
+def _queue_statement(shops: int, since: bool, after: bool):
+    """queue_page's statement for this many shops, with or without ``since`` and a cursor: built once, with bound
+    parameters (shop_0.., status, since, after_ship_by, after_id, limit), so a pull neither builds nor keys it."""
+    table = Order.__table__
+    selects = []
+    for n in range(shops):  # each shop's next orders: a range of its (shop, status, ship_by) index, ids only
+        query = select(table.c.id, table.c.ship_by).where(
+            table.c.shop_id == bindparam(f"shop_{n}"), table.c.status == bindparam("status")
+        )
+        if since:
+            query = query.where(table.c.updated_at >= bindparam("since"))
+        if after:
+            query = query.where(
+                table.c.ship_by >= bindparam("after_ship_by"),
+                or_(table.c.ship_by > bindparam("after_ship_by"), table.c.id > bindparam("after_id")),
+            )
+        query = query.order_by(table.c.ship_by, table.c.id).limit(bindparam("limit", type_=Integer))
+        selects.append(query.subquery().select())
+    merged = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+    page = (
+        select(merged.c.id).order_by(merged.c.ship_by, merged.c.id).limit(bindparam("limit", type_=Integer)).subquery()
+    )
+    # Then the columns of those orders only.
+    return (
+        select(*(table.c[name] for name in QUEUE_COLUMNS))
+        .join_from(table, page, table.c.id == page.c.id)
+        .order_by(table.c.ship_by, table.c.id)
+    )
 
 
 def shop_orders_page(
@@ -141,38 +199,106 @@ def shop_orders_page(
 
 def recipient(order: Order, *, full: bool) -> dict[str, Any]:
     """The recipient as the caller may see them: in full, or masked as lists mask them."""
-    name, phone, detail = order.recipient_name, order.recipient_phone, order.address_detail
+    return recipient_of(
+        order.recipient_name,
+        order.recipient_phone,
+        order.province,
+        order.city,
+        order.district,
+        order.address_detail,
+        order.postcode,
+        full=full,
+    )
+
+
+def recipient_of(
+    name: str, phone: str, province: str, city: str, district: str, detail: str, postcode: str, *, full: bool
+) -> dict[str, Any]:
+    """``recipient`` from the columns themselves (a queue row)."""
     if not full:
         name, phone, detail = privacy.mask_name(name), privacy.mask_phone(phone), privacy.mask_address_detail(detail)
     return {
         "masked": not full,
         "name": name,
         "phone": phone,
-        "province": order.province,
-        "city": order.city,
-        "district": order.district,
+        "province": province,
+        "city": city,
+        "district": district,
         "detail": detail,
-        "postcode": order.postcode,
+        "postcode": postcode,
     }
 
 
-def record_recipients_pulled(page: list[Order], full_shop_ids: set[int], *, actor: User) -> None:
-    """One audit event per shop whose recipients left in full: the order numbers, as an export records them."""
-    by_shop: dict[int, list[Order]] = {}
+def queue_order_dict(row, *, full: bool) -> dict[str, Any]:
+    """A queue_page row as the API's order object (schemas.OrderOut), recipient masked unless ``full``."""
+    (
+        order_id,
+        shop_id,
+        platform_order_no,
+        status,
+        paid_at,
+        ship_by,
+        updated_at,
+        shipped_at,
+        courier_company,
+        tracking_no,
+        exemption,
+        address_flagged,
+        item_summary,
+        item_count,
+        buyer_message,
+        *place,
+    ) = row  # in QUEUE_COLUMNS order
+    return {
+        "id": order_id,
+        "shop_id": shop_id,
+        "platform_order_no": platform_order_no,
+        "status": status,
+        "paid_at": paid_at,
+        "ship_by": ship_by,
+        "updated_at": updated_at,
+        "shipped_at": shipped_at,
+        "courier_company": courier_company,
+        "tracking_no": tracking_no,
+        "exemption": exemption,
+        "address_flagged": address_flagged,
+        "item_summary": item_summary,
+        "item_count": item_count,
+        "buyer_message": buyer_message,
+        "recipient": recipient_of(*place, full=full),
+    }
+
+
+def record_recipients_pulled(page: list, full_shop_ids: set[int], *, actor: User) -> None:
+    """One audit event per shop whose recipients left in full: the order numbers, as an export records them.
+
+    ``page``: orders or rows (``shop_id``, ``platform_order_no``). The events are written at once, in one
+    statement, with what audit.record gives an event (the request's address as the session stamps it).
+    """
+    by_shop: dict[int, list[str]] = {}
     for order in page:
         if order.shop_id in full_shop_ids:
-            by_shop.setdefault(order.shop_id, []).append(order)
-    # The shops first: loading one after an audit event is added would flush it on the way (autoflush).
-    shops = {shop_id: db.session.get(Shop, shop_id) for shop_id in by_shop}
-    for shop_id, shop_orders in by_shop.items():
-        audit.record(
-            "recipients_pulled",
-            actor=actor,
-            shop=shops[shop_id],
-            target=f"{len(shop_orders)} orders",
-            via="api",
-            order_nos=[order.platform_order_no for order in shop_orders],
-        )
+            by_shop.setdefault(order.shop_id, []).append(order.platform_order_no)
+    if not by_shop:
+        return
+    now = utcnow()
+    ip = (request.remote_addr or "")[:45] if has_request_context() else ""
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "at": now,
+                "actor_id": actor.id,
+                "actor_name": actor.username,
+                "shop_id": shop_id,
+                "action": "recipients_pulled",
+                "target": f"{len(order_nos)} orders"[:120],
+                "details": {"via": "api", "order_nos": order_nos},
+                "ip": ip,
+            }
+            for shop_id, order_nos in by_shop.items()
+        ],
+    )
 
 
 # Shipping ---------------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import g, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import inspect, literal, or_, select, union_all, update
+from sqlalchemy.orm import contains_eager
 
 from portal.extensions import db
 from portal.models import GRANT_PERMISSIONS, CourierGrant, Invitation, Shop, ShopStaff, User
@@ -72,6 +74,21 @@ def shops_owned_by(user: User) -> list[Shop]:
     return list(db.session.scalars(select(Shop).where(Shop.owner_id == user.id).order_by(Shop.name, Shop.id)))
 
 
+def header_shops_of(user: User) -> tuple[list[Shop], list[Shop]]:
+    """The shops this user owns (as shops_owned_by) and works in as seller staff (as staff_shops_of), in one
+    statement: every page's header shows both."""
+    owned = select(Shop.id.label("shop_id"), literal(True).label("own")).where(Shop.owner_id == user.id)
+    staffed = select(ShopStaff.shop_id, literal(False)).where(ShopStaff.user_id == user.id)
+    mine = union_all(owned, staffed).subquery()
+    rows = db.session.execute(
+        select(Shop, mine.c.own).join(mine, mine.c.shop_id == Shop.id).order_by(Shop.name, Shop.id)
+    )
+    owned_shops, staff_shops = [], []
+    for shop, own in rows:
+        (owned_shops if own else staff_shops).append(shop)
+    return owned_shops, staff_shops
+
+
 # Seller staff ---------------------------------------------------------------------------------
 
 
@@ -122,8 +139,36 @@ def active_grant(user: User, shop_id: int) -> CourierGrant | None:
 
 
 def active_grants(user: User) -> list[CourierGrant]:
-    query = _active_grant_query(user.id, utcnow()).join(CourierGrant.shop).order_by(Shop.name, Shop.id)
-    return list(db.session.scalars(query))
+    """The user's active grants with their shops (by shop name), read fresh once per request.
+
+    The policy check, the page and its header all ask within one request: the first call reads the database,
+    the others reuse that answer (a commit or rollback since, or a grant changed here, reads it again). The next
+    request reads afresh, so a revoked grant stops working at once.
+    """
+    memo = g.get("_active_grants") if has_request_context() else None
+    if (
+        memo is not None
+        and memo[0] is request._get_current_object()
+        and memo[1] == user.id
+        and not any(inspect(grant).expired for grant in memo[2])
+    ):
+        return list(memo[2])
+    query = (
+        _active_grant_query(user.id, utcnow())
+        .join(CourierGrant.shop)
+        .options(contains_eager(CourierGrant.shop))
+        .order_by(Shop.name, Shop.id)
+    )
+    grants = list(db.session.scalars(query))
+    if has_request_context():
+        g._active_grants = (request._get_current_object(), user.id, grants)
+    return list(grants)
+
+
+def _forget_active_grants() -> None:
+    """A grant changed in this request: the next active_grants() reads the database again."""
+    if has_request_context():
+        g.pop("_active_grants", None)
 
 
 def grants_of(shop: Shop) -> list[CourierGrant]:
@@ -156,6 +201,7 @@ def create_courier_login(
     )
     db.session.add(grant)
     db.session.flush()
+    _forget_active_grants()
     audit.record("grant_created", actor=actor, shop=shop, target=grant.handle, new_login=True, **terms.permissions())
     return grant
 
@@ -168,6 +214,7 @@ def update_grant(grant: CourierGrant, *, actor: User, terms: GrantTerms) -> None
     for key, value in terms.permissions().items():
         setattr(grant, key, value)
     grant.expires_at = terms.expires_at
+    _forget_active_grants()
     audit.record(
         "grant_changed",
         actor=actor,
@@ -186,6 +233,7 @@ def revoke_grant(grant: CourierGrant, *, actor: User) -> None:
     if grant.revoked_at is not None:
         raise ConflictError(_("This sub-account is already revoked."))
     grant.revoked_at = utcnow()
+    _forget_active_grants()
     audit.record("grant_revoked", actor=actor, shop=grant.shop, target=grant.handle)
 
 
@@ -284,5 +332,6 @@ def redeem_invitation(user: User, code: str) -> CourierGrant:
     )
     db.session.add(grant)
     db.session.flush()
+    _forget_active_grants()
     audit.record("invitation_redeemed", actor=user, shop=invitation.shop, target=grant.handle, invitation=invitation.id)
     return grant

@@ -23,7 +23,6 @@ def context() -> dict:
         return {"nav": Nav()}
     nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
     if current_user and current_user.is_authenticated and not current_user.must_change_password:
-        nav.owned = shops.shops_owned_by(current_user)
-        nav.staff_of = shops.staff_shops_of(current_user)
+        nav.owned, nav.staff_of = shops.header_shops_of(current_user)
         nav.grants = shops.active_grants(current_user)
     return {"nav": nav}

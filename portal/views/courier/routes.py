@@ -1,18 +1,23 @@
 """Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
+import functools
+
+from babel import dates
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus, Shop
+from portal.models import CourierCompany, Order, OrderStatus, Shop, WaybillRange
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
-from portal.views import failed, ids_from, paginate
+from portal.views import MAX_PAGE, failed, ids_from
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
 
@@ -32,9 +37,46 @@ def shop_home(shop_id: int):
     return render_template("courier/shop_home.html", shop=resolved("shop"), grant=g.grant)
 
 
+# What a queue row shows: plain rows, not ORM objects.
+_QUEUE_COLUMNS = (
+    Order.id,
+    Order.shop_id,
+    Order.platform_order_no,
+    Order.status,
+    Order.ship_by,
+    Order.recipient_name,
+    Order.recipient_phone,
+    Order.province,
+    Order.city,
+    Order.district,
+    Order.address_flagged,
+    Order.tracking_no,
+)
+QUEUE_PER_PAGE = 50
+
+
+class _RowPage(Pagination):
+    """A page of plain rows counted in the same statement (count(*) over the whole filtered set); a separate
+    count only for a page past the end, which has no row to carry it."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"]
+        rows = db.session.execute(
+            query.add_columns(func.count().over().label("total_count")).limit(self.per_page).offset(self._query_offset)
+        ).all()
+        self._counted = rows[0].total_count if rows else None
+        return rows
+
+    def _query_count(self) -> int:
+        if self._counted is not None:
+            return self._counted
+        query = self._query_args["select"]
+        return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
 def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | None = None):
     """Pending orders of one shop (?shop=) or of all my shops; buyer details masked."""
-    grants = shops.active_grants(current_user)
+    grants = shops.active_grants(current_user)  # read once for this request (the policy check read it)
     grant_shops = {grant.shop_id: grant for grant in grants}
     shop_id = request.args.get("shop", type=int)
     if shop_id is not None and shop_id not in grant_shops:
@@ -47,25 +89,46 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
     query = orders.filtered_orders(
         shop_ids,
         orders.OrderFilter(status=state, q=request.args.get("q", ""), search_recipient=search_recipient),
-    )
-    page = paginate(query, per_page=100, max_per_page=200)
+    ).with_only_columns(*_QUEUE_COLUMNS)
+    page_no = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = _RowPage(page=page_no, per_page=QUEUE_PER_PAGE, error_out=False, select=query)
+    shown = set(shop_ids)  # (shops_where reuses the grants this request read)
+    allowed = {
+        p: bool(shops_where(current_user, p) & shown) for p in ("print_labels", "mark_shipped", "export_addresses")
+    }
     form = form or PrintForm()
-    # Companies these shops hold number ranges of come first: the usual choice is preselected.
-    stocked = {r.company_id for shop_id_ in shop_ids for r in waybills.ranges_of(db.session.get(Shop, shop_id_))}
-    companies = sorted(waybills.active_companies(), key=lambda c: (c.id not in stocked, c.code))
-    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in companies]
+    if allowed["print_labels"] and state == OrderStatus.PENDING:  # the print form is shown
+        # Companies these shops hold number ranges of come first: the usual choice is preselected.
+        # (waybills.active_companies() and the shops' ranges, in one statement)
+        stocked = (
+            select(WaybillRange.id)
+            .where(WaybillRange.company_id == CourierCompany.id, WaybillRange.shop_id.in_(shop_ids))
+            .exists()
+            .label("stocked")
+        )
+        rows = db.session.execute(
+            select(CourierCompany.code, CourierCompany.name, CourierCompany.name_zh, stocked).where(
+                CourierCompany.active
+            )
+        ).all()
+        companies = sorted(rows, key=lambda c: (not c.stocked, c.code))
+        form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in companies]
     if error:
         form.form_errors.append(error)
     return render_template(
         "courier/queue.html",
         page=page,
         grants=grant_shops,
+        shop_names={id_: grant.shop.name for id_, grant in grant_shops.items()},
+        status_labels={s.value: orders.status_label(s.value) for s in OrderStatus},
+        # The datetime filter's "short" format, with the locale and time zone looked up once for all rows.
+        short_time=functools.partial(dates.format_datetime, format="short", tzinfo=get_timezone(), locale=get_locale()),
         shop_id=shop_id,
         state=state,
         form=form,
-        can_print=bool(shops_where(current_user, "print_labels") & set(shop_ids)),
-        can_ship=bool(shops_where(current_user, "mark_shipped") & set(shop_ids)),
-        can_export=bool(shops_where(current_user, "export_addresses") & set(shop_ids)),
+        can_print=allowed["print_labels"],
+        can_ship=allowed["mark_shipped"],
+        can_export=allowed["export_addresses"],
     ), status
 
 
