@@ -45,8 +45,11 @@ def _problem(status: int, title: str, detail: str = "", errors: dict | None = No
     response = jsonify(body)
     response.status_code = status
     response.content_type = "application/problem+json"
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+    if status == 401:  # RFC 6750 §3: the challenge, and why a token was refused
+        error = ', error="invalid_token"' if kind == "invalid-token" else ""
+        response.headers["WWW-Authenticate"] = f'Bearer realm="portal"{error}'
+    elif kind == "insufficient-scope":
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal", error="insufficient_scope"'
     return response
 
 

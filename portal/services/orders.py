@@ -149,6 +149,10 @@ def _plausible(moment: datetime) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=CHINA).astimezone(UTC)
 
 
+# Amounts are kept in 32-bit integer columns (PostgreSQL ``integer``): ¥21,474,836.47 at most.
+MAX_CENTS = 2**31 - 1
+
+
 def parse_money(value) -> int | None:
     """Yuan as text or number → cents; None when it is not an amount."""
     text = clean_text(value).replace(",", "").replace("¥", "").replace("￥", "")
@@ -158,7 +162,7 @@ def parse_money(value) -> int | None:
         yuan = float(text)
     except ValueError:
         return None
-    if not math.isfinite(yuan) or not 0 <= yuan < 10**10:
+    if not math.isfinite(yuan) or not 0 <= yuan <= MAX_CENTS / 100:
         return None
     return round(yuan * 100)
 
@@ -290,10 +294,12 @@ def save_orders(
     if not inputs:
         return result
     known, pending = {}, set()
+    # Locked until the caller commits (PostgreSQL): a label printed meanwhile waits, so an order read as pending
+    # is still pending when its new address is written.
     for order_no, order_id, status in db.session.execute(
-        select(Order.platform_order_no, Order.id, Order.status).where(
-            Order.shop_id == shop.id, Order.platform_order_no.in_([o.platform_order_no for o in inputs])
-        )
+        select(Order.platform_order_no, Order.id, Order.status)
+        .where(Order.shop_id == shop.id, Order.platform_order_no.in_([o.platform_order_no for o in inputs]))
+        .with_for_update()
     ):
         known[order_no] = order_id
         if status == OrderStatus.PENDING:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.models import ApiToken, Shop, User
@@ -111,7 +111,14 @@ def create_token(
         errors["scopes"] = _("You may not give a token these scopes now: %(scopes)s.", scopes=beyond[:200])
     if expires_at is not None and expires_at <= utcnow():
         errors["expires_on"] = _("The expiry date must be in the future.")
-    count = len(db.session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).all())
+    # Revoked and expired tokens stay listed for the record but no longer count: there is no way to delete them.
+    count = db.session.scalar(
+        select(func.count()).where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+        )
+    )
     if count >= MAX_TOKENS_PER_USER:
         errors["name"] = _("You have too many tokens: delete some first.")
     if errors:

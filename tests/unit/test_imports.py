@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.models import AuditEvent, ImportBatch, Order, OrderItem, OrderStatus, Shop, User
-from portal.services import imports
+from portal.services import imports, orders
 from portal.services.errors import InvalidDataError
 from tests.data import make_samples
 
@@ -434,3 +434,19 @@ def test_samples_match_their_generator(tmp_path):
         if path.suffix == ".xlsx" and path.name != "zip_not_workbook.xlsx":
             continue
         assert path.read_bytes() == (DATA / path.name).read_bytes(), path.name
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [
+        ("21474836.47", 2**31 - 1),
+        ("¥1,234.50", 123450),
+        ("", 0),
+        ("21474836.48", None),
+        ("9999999999", None),
+        ("-1", None),
+    ],
+)
+def test_amounts_fit_the_32_bit_column(text, cents):
+    """PostgreSQL keeps cents in an integer column: a larger amount is refused as an amount, not a 500."""
+    assert orders.parse_money(text) == cents

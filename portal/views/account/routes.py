@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
@@ -81,14 +81,17 @@ def token_list():
             form.scopes.choices = [(name, str(tokens.SCOPES[name].label)) for name in tokens.available_scopes(user)]
     elif request.method == "POST":
         status = 422
-    return render_template(
+    page = render_template(
         "account/tokens.html",
         form=form,
         secret=secret,
         tokens=tokens.tokens_of(user),
         status_of=tokens.token_status,
         scope_labels={name: str(scope.label) for name, scope in tokens.SCOPES.items()},
-    ), status
+    )
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"  # the new token is on this page once: keep it out of caches
+    return response
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

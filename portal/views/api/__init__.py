@@ -28,12 +28,34 @@ def _rate_key() -> str:
 
 
 limiter.limit(lambda: current_app.config.get("PORTAL_API_RATE_LIMIT", "1200 per minute"), key_func=_rate_key)(bp)
+# Each made-up token would get a bucket of its own: refused tokens also count against the address.
+limiter.limit(
+    lambda: current_app.config.get("PORTAL_API_AUTH_FAILURE_LIMIT", "120 per minute"),
+    key_func=lambda: "auth-failed:" + get_remote_address(),
+    deduct_when=lambda response: response.status_code == 401,
+)(bp)
+
+
+@bp.after_request
+def _no_store(response):
+    """Answers carry recipients, labels and orders: no browser or proxy cache keeps them (the document may)."""
+    if request.endpoint not in ("api.openapi", "api.docs"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _problem_on_invalid(req, resp, req_validation_error, instance, model_adapter) -> None:
     """spectree's before-hook: a request that fails validation answers 422 problem+json like every error."""
     if req_validation_error is None or resp is None:
         return
+    if request.method in ("POST", "PUT", "PATCH"):  # spectree reads any body as JSON, {} when it is not
+        from flask_babel import gettext as _
+        from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+        if not request.is_json:
+            raise UnsupportedMediaType(_("Send the body as application/json."))
+        if request.get_json(silent=True) is None:
+            raise BadRequest()  # not JSON at all: a malformed body, not a body that misses fields
     from portal.errors import PROBLEM_BASE
     from portal.views.api.errors import validation_problem
 

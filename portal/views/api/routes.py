@@ -24,6 +24,7 @@ from portal.views.api.schemas import (
 from portal.views.api.serialize import order_out
 
 MAX_ORDERS_PER_CALL = 1000
+MAX_INT = 2**31 - 1  # the order columns (amount, price, item count) are 32-bit on PostgreSQL
 ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 403, 404, 429)}
 BODY_ERRORS = {**ERRORS, "HTTP_415": Problem}
 
@@ -52,7 +53,9 @@ def orders_upsert(shop_id: int):
             problems[str(index)] = {"order": _("Each order must be a JSON object.")}
             continue
         order_input, errors = orders.validate_order(raw)
-        if order_input and order_input.platform_order_no in seen:
+        if order_input:
+            errors = _beyond_columns(order_input, raw)
+        if order_input and not errors and order_input.platform_order_no in seen:
             errors = [
                 ("platform_order_no", _("Same order number as item %(n)d.", n=seen[order_input.platform_order_no]))
             ]
@@ -74,6 +77,17 @@ def orders_upsert(shop_id: int):
     )
     db.session.commit()
     return UpsertOut(created=result.created, updated=result.updated, skipped=result.skipped)
+
+
+def _beyond_columns(order_input: orders.OrderInput, raw: dict) -> list[tuple[str, str]]:
+    """Amounts the import's checks pass but a 32-bit column cannot hold (PostgreSQL would fail with a 500)."""
+    errors = []
+    if order_input.amount_cents > MAX_INT:
+        errors.append(("amount", _("%(value)s is not an amount.", value=str(raw.get("amount"))[:20])))
+    for n, item in enumerate(order_input.items, start=1):
+        if item.price_cents > MAX_INT:
+            errors.append(("items", _("Item %(n)d has a price that is not an amount.", n=n)))
+    return errors
 
 
 @bp.get("/shops/<int:shop_id>/orders")

@@ -200,7 +200,8 @@ class OrderIn(BaseModel):
     address: str = Field(description="省 市 区 详细地址(邮编), as in the platform's export.")
     paid_at: str = Field(description="2024-06-18 20:15:00 (China time) or ISO 8601 with offset.")
     buyer_nick: str = ""
-    items: list[ItemIn] | SkipJsonSchema[None] = None
+    # At most 1,000 items of at most 100,000 each: the order's item count stays within its 32-bit column.
+    items: Annotated[list[ItemIn], Field(max_length=1000)] | SkipJsonSchema[None] = None
     item_title: str | SkipJsonSchema[None] = Field(None, description="Instead of items: one item's title.")
     quantity: int | str | SkipJsonSchema[None] = None
     amount: int | float | str = Field(0, description="Yuan.")
