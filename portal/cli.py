@@ -82,6 +82,8 @@ def purge_details() -> None:
     result = retention.purge_details()
     db.session.commit()
     click.echo(f"buyer details purged from {result.purged} orders in {len(result.by_shop)} shops")
+    if result.uploads:
+        click.echo(f"unconfirmed uploads removed: {result.uploads}")
 
 
 @click.command("seed-demo")

@@ -4,6 +4,7 @@ SQLite is copied with its online backup API (a consistent copy while the portal 
 with ``pg_dump -Fc`` and ``pg_restore``, which must be on PATH (or in ``pg_config --bindir``).
 """
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -50,8 +51,9 @@ def database_problem(uri: str, *, connect_only: bool = False) -> str | None:
 
 
 def _libpq_url(uri: str) -> str:
-    """postgresql+psycopg://... as pg_dump understands it."""
-    return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
+    """postgresql+psycopg://... as pg_dump understands it, without the password (``_run`` passes it in
+    PGPASSWORD: a command line is readable by every local user, in ps and /proc)."""
+    return make_url(uri).set(drivername="postgresql")._replace(password=None).render_as_string(hide_password=False)
 
 
 def _pg_tool(name: str) -> str:
@@ -66,11 +68,16 @@ def _pg_tool(name: str) -> str:
     return found
 
 
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _run(command: list[str], uri: str | None = None) -> None:
+    password = make_url(uri).password if uri else None
+    env = {**os.environ, "PGPASSWORD": str(password)} if password else None
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        raise BackupError(f"{Path(command[0]).name} failed: {lines[-1] if lines else result.returncode}")
+        line = lines[-1] if lines else str(result.returncode)
+        if password:
+            line = line.replace(str(password), "***")
+        raise BackupError(f"{Path(command[0]).name} failed: {line}")
 
 
 def _sqlite_path(uri: str) -> Path:
@@ -99,7 +106,7 @@ def backup(uri: str, target: Path) -> Path:
             copy.close()
             source.close()
     elif backend == "postgresql":
-        _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), _libpq_url(uri)])
+        _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), _libpq_url(uri)], uri)
     else:
         raise BackupError(f"no backup for {backend} databases")
     return target
@@ -145,6 +152,6 @@ def restore(uri: str, source: Path, *, replace: bool = False) -> None:
         command = [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
         if replace:
             command += ["--clean", "--if-exists"]
-        _run([*command, "--dbname", _libpq_url(uri), str(source)])
+        _run([*command, "--dbname", _libpq_url(uri), str(source)], uri)
     else:
         raise BackupError(f"no restore for {backend} databases")

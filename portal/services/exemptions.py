@@ -358,7 +358,9 @@ def file_one_click(shop: Shop, region: AnomalyRegion, *, actor: User) -> Exempti
         decided_at=now,
     )
     _add_report(report, order_ids)
-    _set_exemption(order_ids, Exemption.ONE_CLICK, report, region_id=region.id)
+    # Conditional: of two clicks at once (or a manual report filed meanwhile), the orders go to one report only.
+    if _set_exemption(order_ids, Exemption.ONE_CLICK, report, region_id=region.id) != len(order_ids):
+        raise ConflictError(_("No order of this shop is left to report in this region."))
     audit.record(
         "exemption_one_click", actor=actor, shop=shop, target=region.code, report_id=report.id, orders=len(order_ids)
     )
@@ -373,15 +375,17 @@ def _add_report(report: ExemptionReport, order_ids: list[int]) -> None:
     )
 
 
-def _set_exemption(order_ids: list[int], exemption: str, report: ExemptionReport, region_id: int | None = None) -> None:
+def _set_exemption(order_ids: list[int], exemption: str, report: ExemptionReport, region_id: int | None = None) -> int:
+    """Give the orders that are still reportable the report's exemption; returns how many were."""
     values: dict[str, Any] = {"exemption": exemption, "exemption_report_id": report.id}
     if region_id is not None:
         values["exempt_region_id"] = region_id
-    where = [Order.id.in_(order_ids)]
-    if exemption != Exemption.ONE_CLICK:
-        # An order exempted meanwhile (an auto region published while the report waited) stays as it is.
-        where.append(or_(Order.exemption.not_in(EXEMPT), Order.exemption_report_id == report.id))
-    db.session.execute(update(Order).where(*where).values(**values).execution_options(synchronize_session=False))
+    return db.session.execute(
+        update(Order)
+        .where(Order.id.in_(order_ids), _reportable())
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 # Manual reports ---------------------------------------------------------------------------------
@@ -417,6 +421,7 @@ def file_manual(
     :raise InvalidDataError: no orders, an order that is not this shop's or cannot be reported, no reason,
         no evidence, or a file that is not a PNG, JPEG or PDF within the size cap (``field_errors`` name
         ``order_numbers``, ``reason`` or ``evidence``).
+    :raise ConflictError: an order was reported or exempted by another request since it was checked.
     """
     errors: dict[str, str] = {}
     order_ids = []
@@ -457,7 +462,19 @@ def file_manual(
         shop_id=shop.id, kind=ReportKind.MANUAL, status=ReportStatus.PENDING, reason=reason, created_by_id=actor.id
     )
     _add_report(report, order_ids)
-    _set_exemption(order_ids, Exemption.MANUAL_PENDING, report)
+    # Conditional: an order another report (or an auto region) took since the check above is not taken over.
+    if _set_exemption(order_ids, Exemption.MANUAL_PENDING, report) != len(order_ids):
+        lost = db.session.scalars(
+            select(Order.platform_order_no).where(
+                Order.id.in_(order_ids), Order.exemption_report_id.is_distinct_from(report.id)
+            )
+        ).all()
+        raise ConflictError(
+            _(
+                "These orders are cancelled, shipped on time, already exempt or under review: %(numbers)s.",
+                numbers=", ".join(lost[:10]),
+            )
+        )
     keys = []
     try:
         for item in checked:
@@ -475,14 +492,28 @@ def file_manual(
                 )
             )
         db.session.flush()
+        audit.record(
+            "exemption_filed",
+            actor=actor,
+            shop=shop,
+            target=f"report {report.id}",
+            orders=len(order_ids),
+            files=len(keys),
+        )
     except Exception:
-        for key in keys:
-            storage.discard_bytes(key)
+        discard_files(keys)
         raise
-    audit.record(
-        "exemption_filed", actor=actor, shop=shop, target=f"report {report.id}", orders=len(order_ids), files=len(keys)
-    )
     return report
+
+
+def evidence_keys(report: ExemptionReport) -> list[str]:
+    """The storage keys of a report's evidence files (to discard them when its transaction fails)."""
+    return list(db.session.scalars(select(Evidence.storage_key).where(Evidence.report_id == report.id)))
+
+
+def discard_files(keys: list[str]) -> None:
+    for key in keys:
+        storage.discard_bytes(key)
 
 
 def check_evidence(files: list[EvidenceUpload]) -> tuple[list[_CheckedFile], str]:

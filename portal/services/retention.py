@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus, Shop
+from portal.models import ImportBatch, Order, OrderStatus, Shop
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, storage
 
 # What is blanked: who the buyer is and where they live. The province, city and district (and their
 # codes) stay for the shop's figures; items hold products, not people, and stay too.
@@ -29,10 +29,16 @@ PURGED_VALUES = {
 }
 
 
+# An uploaded sheet waiting for its preview to be confirmed: an order export holds every buyer's details in
+# full, so one that was never confirmed or discarded goes after this long (with the rest of uploads/<key>/).
+UPLOAD_KEEP = timedelta(days=1)
+
+
 @dataclass
 class PurgeResult:
     purged: int = 0
     by_shop: dict[int, int] = field(default_factory=dict)
+    uploads: int = 0
 
 
 def purge_condition(shop: Shop, now: datetime):
@@ -73,4 +79,18 @@ def purge_details(now: datetime | None = None) -> PurgeResult:
                 orders=count,
                 retention_days=shop.retention_days,
             )
+    result.uploads = discard_stale_uploads(now)
     return result
+
+
+def discard_stale_uploads(now: datetime) -> int:
+    """Discard the previews left unconfirmed for longer than UPLOAD_KEEP, and every upload folder that old
+    (a region sheet's preview, a crash between upload and save); returns how many folders went."""
+    cutoff = now - UPLOAD_KEEP
+    db.session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.status == "preview", ImportBatch.created_at < cutoff)
+        .values(status="discarded")
+        .execution_options(synchronize_session=False)
+    )
+    return storage.discard_older_than(cutoff.timestamp())

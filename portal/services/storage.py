@@ -43,6 +43,17 @@ def discard(key: str) -> None:
         shutil.rmtree(_root() / key, ignore_errors=True)
 
 
+def discard_older_than(timestamp: float) -> int:
+    """Discard every upload folder (``save``'s, not ``put_bytes``'s) last changed before ``timestamp``."""
+    gone = 0
+    for folder in _root().iterdir():
+        is_key = len(folder.name) == 32 and all(ch in "0123456789abcdef" for ch in folder.name)
+        if is_key and folder.is_dir() and folder.stat().st_mtime < timestamp:
+            discard(folder.name)
+            gone += 1
+    return gone
+
+
 # Files kept for good (exemption evidence): bytes under a random name with no extension, in one folder.
 
 

@@ -639,3 +639,23 @@ def test_region_sheet_with_a_long_file_name_can_be_confirmed(app, world, login):
     assert confirmed.headers["Location"] == "/operator/regions"
     with app.app_context():
         assert db.session.scalar(select(AnomalyRegion.code).order_by(AnomalyRegion.id.desc())) == "230103"
+
+
+def test_evidence_files_are_removed_when_the_report_cannot_be_committed(app, world, login, monkeypatch):
+    """The database goes away at commit: a 503, and neither the report nor its files stay behind."""
+    from sqlalchemy.exc import OperationalError
+
+    shop = world["shops"]["seller2"]
+    seller = login("seller2")
+    api_orders(seller, shop, [("C-1", NANGANG, 60)])
+    before = stored(app)
+
+    def commit():
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(db.session, "commit", commit, raising=False)
+    response = file_manual(seller, shop, manual_form("C-1", ("notice", PNG, "n.png")))
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert stored(app) == before
+    assert exemption(app, "C-1")[0] == ""

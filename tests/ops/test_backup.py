@@ -91,3 +91,26 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, fresh_database):
     assert "Error:" in result.output and "Traceback" not in result.output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_database_password_is_never_on_a_command_line_nor_in_a_message(monkeypatch, tmp_path):
+    """pg_dump/pg_restore get the password in PGPASSWORD: a command line is readable by every local user."""
+    import subprocess
+
+    from portal.services import backup as backups
+
+    seen = []
+
+    def run(command, **kwargs):
+        seen.append((command, kwargs.get("env") or {}))
+        return subprocess.CompletedProcess(command, 1, "", 'pg_dump: error: FATAL: password "s3cr@t" refused\n')
+
+    monkeypatch.setattr(backups.subprocess, "run", run)
+    monkeypatch.setattr(backups, "_pg_tool", lambda name: name)
+    uri = "postgresql+psycopg://portal:s3cr%40t@db.example:5432/portal"
+    with pytest.raises(backups.BackupError) as failed:
+        backups.backup(uri, tmp_path / "portal.dump")
+    assert "s3cr@t" not in str(failed.value) and "***" in str(failed.value)
+    command, env = seen[-1]
+    assert "postgresql://portal@db.example:5432/portal" in command
+    assert not any("s3cr" in part for part in command) and env["PGPASSWORD"] == "s3cr@t"

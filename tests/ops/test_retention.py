@@ -1,6 +1,7 @@
 """``flask purge-details``: buyer details go a shop-set number of days after shipping (or cancelling);
 the order, its tracking number, its history and the audit log stay (DESIGN: multi-account access)."""
 
+import io
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -155,3 +156,42 @@ def test_retention_must_cover_the_courier_details_window(app, world, login):
     assert "at least as long as couriers may see them (30 days)" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Shop, shop).retention_days == 90
+
+
+def test_an_order_export_left_in_preview_is_removed_with_its_buyer_details(app, world, login, tmp_path):
+    """An uploaded export that was never confirmed holds every buyer's details in full: it does not stay forever."""
+    import os
+    from pathlib import Path
+
+    from portal.models import ImportBatch
+
+    shop = world["shops"]["seller1"]
+    seller = login("seller1")
+    export = "订单编号,买家会员名,收货人姓名,收货地址 ,联系手机,订单付款时间 \n"
+    export += '="9001",tb_buyer,欧阳娜娜,浙江省 杭州市 西湖区 文三路 90 号(310012),13912345678,2026-01-02 10:00:00\n'
+    uploaded = seller.post(
+        f"/shops/{shop}/imports",
+        data={"orders_file": (io.BytesIO(export.encode("gbk")), "ExportOrderList.csv")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302, uploaded.get_data(as_text=True)
+    root = Path(app.config["PORTAL_UPLOAD_DIR"])
+    with app.app_context():
+        batch = db.session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+        folder = root / batch.storage_key
+        assert folder.is_dir()
+        # Uploaded two days ago and forgotten; another left just now still waits for its seller.
+        two_days_ago = (utcnow() - timedelta(days=2)).timestamp()
+        os.utime(folder, (two_days_ago, two_days_ago))
+        batch.created_at = utcnow() - timedelta(days=2)
+        fresh = root / ("f" * 32)
+        fresh.mkdir()
+        (fresh / "orders-new.csv").write_text("x")
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["purge-details"])
+    assert result.exit_code == 0, result.output
+    assert not folder.exists() and fresh.exists()
+    with app.app_context():
+        assert db.session.get(ImportBatch, batch.id).status == "discarded"
+    expired = seller.post(f"/shops/{shop}/imports/{batch.id}/confirm")
+    assert expired.status_code == 409

@@ -822,3 +822,53 @@ def test_unreadable_region_sheets_are_refused(app, tmp_path, content, text):
             region_import.import_regions(path, actor=User(username="nobody"))
         assert text in refused.value.message and region_import.REGION_FILE_FIELD in refused.value.field_errors
         assert count(AnomalyRegion) == 0
+
+
+# Review findings: races between two requests, and files left behind --------------------------------
+
+
+def stale_first_check(monkeypatch) -> None:
+    """The request's first check ran before another request wrote: it sees every order as reportable."""
+    checked, calls = exemptions._reportable, []
+
+    def check():
+        calls.append(1)
+        return checked() if len(calls) > 1 else Order.id.is_not(None)
+
+    monkeypatch.setattr(exemptions, "_reportable", check)
+
+
+def test_a_manual_report_does_not_take_orders_another_report_took_since_they_were_checked(app, world, monkeypatch):
+    """Two tabs filing at once: both see the order reportable; only the first report may hold it."""
+    with app.app_context():
+        shop, now = shop_of(world, "seller2"), utcnow()
+        add_orders(shop, [("RACE-1", NANGANG, now - timedelta(days=3)), ("RACE-2", DAOLI, now - timedelta(days=3))])
+        first = exemptions.file_manual(shop, ["RACE-1"], "Road closed", [upload(PNG)], actor=user(world, "seller2"))
+        db.session.commit()
+        files_before, reports_before = stored_files(app), count(ExemptionReport)
+        stale_first_check(monkeypatch)
+        with pytest.raises(ConflictError) as refused:
+            exemptions.file_manual(
+                shop, ["RACE-1", "RACE-2"], "Road closed too", [upload(PNG)], actor=user(world, "seller2")
+            )
+        db.session.rollback()
+        assert "RACE-1" in refused.value.message and "RACE-2" not in refused.value.message
+        assert order("RACE-1").exemption_report_id == first.id and order("RACE-2").exemption == ""
+        assert count(ExemptionReport) == reports_before and stored_files(app) == files_before
+
+
+def test_one_click_twice_at_once_files_one_report(app, world, monkeypatch):
+    with app.app_context():
+        shop, now = shop_of(world, "seller2"), utcnow()
+        add_orders(shop, [("OC-1", NANGANG, now - timedelta(days=1))])
+        region = exemptions.publish_region(region_data("230103", level="one_click"), actor=user(world, "operator"))
+        db.session.commit()
+        first = exemptions.file_one_click(shop, region, actor=user(world, "seller2"))
+        db.session.commit()
+        reports_before = count(ExemptionReport)
+        stale_first_check(monkeypatch)  # the second click's select ran before the first click wrote
+        with pytest.raises(ConflictError):
+            exemptions.file_one_click(shop, region, actor=user(world, "seller2"))
+        db.session.rollback()
+        assert count(ExemptionReport) == reports_before
+        assert order("OC-1").exemption == "one_click" and order("OC-1").exemption_report_id == first.id

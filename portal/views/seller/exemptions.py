@@ -78,7 +78,14 @@ def exemption_new(shop_id: int):
             if "evidence" in error.field_errors:
                 form.form_errors.append(error.field_errors["evidence"])
         else:
-            db.session.commit()
+            keys = exemptions.evidence_keys(report)
+            try:
+                db.session.commit()
+            except Exception:
+                # The report is not saved: its files must not stay behind either.
+                db.session.rollback()
+                exemptions.discard_files(keys)
+                raise
             flash(_("Report %(id)d filed: the platform reviews it.", id=report.id), "success")
             return redirect(url_for("seller.exemption_report", shop_id=shop.id, report_id=report.id))
     return render_template("seller/exemption_new.html", shop=shop, form=form), status
