@@ -8,6 +8,8 @@ from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from portal import cli, errors, overload, permissions
 from portal.config import CONFIGS, DEV_SECRET_KEY
@@ -62,8 +64,16 @@ def register_config(app: Flask, config, overrides: dict) -> None:
     app.config.from_prefixed_env()
     app.config.update(overrides)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("postgresql://"):  # DATABASE_URL as hosting providers write it: use psycopg 3
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    for prefix in ("postgresql://", "postgres://"):  # DATABASE_URL as hosting providers write it: use psycopg 3
+        if uri.startswith(prefix):
+            uri = "postgresql+psycopg://" + uri.removeprefix(prefix)
+    try:
+        make_url(uri).port  # noqa: B018  (parses the port too)
+    except (ArgumentError, ValueError):  # the URL itself is not repeated: it may hold a password
+        raise RuntimeError(
+            "DATABASE_URL is not a database URL (postgresql://user:password@host/name or sqlite:////path/to/file)"
+        ) from None
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
     if app.config["PORTAL_ENV"] == "production" and app.config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise RuntimeError(
             "SECRET_KEY is not set: set FLASK_SECRET_KEY in the environment or SECRET_KEY in instance/config.py"

@@ -119,6 +119,8 @@ def validate_region(data: dict[str, Any]) -> tuple[RegionInput | None, list[tupl
     for name in ("valid_from", "valid_to"):
         value = data.get(name)
         moment = value if isinstance(value, datetime) and value.tzinfo else _parse_moment(value)
+        if moment is not None and not 2000 <= moment.year <= 2100:
+            moment = None
         if moment is None:
             errors.append((name, _("Give a date and time such as 2026-11-26 08:00.")))
         moments[name] = moment

@@ -198,6 +198,8 @@ def test_bad_region_forms_are_refused_and_store_nothing(app, world, login):
         ({"province": "", "city": "", "district": ""}, "Choose a province."),
         ({"level": "sometimes"}, "Not a valid choice"),
         ({"valid_from": "tomorrow"}, "Give a date and time such as 2026-11-26 08:00."),
+        ({"valid_from": "0001-01-01T00:00"}, "Give a date and time such as 2026-11-26 08:00."),
+        ({"valid_to": "9999-12-31T23:59"}, "Give a date and time such as 2026-11-26 08:00."),
     ]
     for overrides, message in cases:
         response = operator.post("/operator/regions", data=region_form(**overrides))

@@ -105,3 +105,27 @@ def test_gunicorn_refuses_to_start_without_its_database():
     assert len(problem) == 1, result.stderr
     assert problem[0].startswith(f"portal: database {UNREACHABLE} is unreachable: ")
     assert "Connection refused" in problem[0]
+
+
+@pytest.mark.parametrize("url", ["not a database url", "postgresql://portal:secret@db.internal:notaport/portal"])
+def test_gunicorn_refuses_a_malformed_database_url_in_one_line_without_the_password(url):
+    env = production_env(url, free_port())
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr + result.stdout
+    # gunicorn loads the app first (preload) and prints why it could not, in one line.
+    assert result.stderr.strip().splitlines() == [
+        "Error: DATABASE_URL is not a database URL (postgresql://user:password@host/name or sqlite:////path/to/file)"
+    ]
+
+
+def test_a_postgres_url_as_hosting_providers_write_it_uses_psycopg():
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="postgres://portal:secret@db.internal/portal")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://portal:secret@db.internal/portal"
