@@ -5,6 +5,7 @@ with ``pg_dump -Fc`` and ``pg_restore``, which must be on PATH (or in ``pg_confi
 """
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -113,12 +114,24 @@ def backup(uri: str, target: Path) -> Path:
 
 
 def _has_tables(uri: str) -> bool:
+    return bool(_table_names(uri))
+
+
+def _table_names(uri: str) -> set[str]:
     engine = create_engine(uri, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return bool(inspect(connection).get_table_names())
+            return set(inspect(connection).get_table_names())
     finally:
         engine.dispose()
+
+
+def _backup_tables(source: Path) -> set[str]:
+    """The tables a pg_dump -Fc file holds, from its table of contents (pg_restore --list)."""
+    listing = subprocess.run([_pg_tool("pg_restore"), "--list", str(source)], capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise BackupError(f"{source} is not a PostgreSQL backup")
+    return {match.group(1) for match in re.finditer(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", listing.stdout, re.M)}
 
 
 def restore(uri: str, source: Path, *, replace: bool = False) -> None:
@@ -151,6 +164,14 @@ def restore(uri: str, source: Path, *, replace: bool = False) -> None:
     elif backend == "postgresql":
         command = [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
         if replace:
+            # --clean drops only what the backup holds: a table it lacks would stay beside the restored
+            # ones (or make the restore fail half-way through its plan), so refuse before touching anything.
+            extra = sorted(_table_names(uri) - _backup_tables(source))
+            if extra:
+                raise BackupError(
+                    f"database {shown(uri)} has tables the backup does not ({', '.join(extra)}): "
+                    "restore into a new database"
+                )
             command += ["--clean", "--if-exists"]
         _run([*command, "--dbname", _libpq_url(uri), str(source)], uri)
     else:

@@ -114,3 +114,30 @@ def test_the_database_password_is_never_on_a_command_line_nor_in_a_message(monke
     command, env = seen[-1]
     assert "postgresql://portal@db.example:5432/portal" in command
     assert not any("s3cr" in part for part in command) and env["PGPASSWORD"] == "s3cr@t"
+
+
+def test_replace_refuses_a_database_with_tables_the_backup_lacks(app, world, tmp_path):
+    """PostgreSQL: pg_restore --clean would leave the extra table beside the restored ones, so nothing is
+    touched. SQLite: the backup API copies the whole file, so the extra table is simply gone."""
+    from sqlalchemy import inspect, text
+
+    backup_file = tmp_path / "portal.backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(backup_file)]).exit_code == 0
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE leftover (id integer)"))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["restore", "--replace", str(backup_file)])
+    with app.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+        if PG_URL:
+            db.session.execute(text("DROP TABLE leftover"))
+            db.session.commit()
+        db.session.remove()
+    if PG_URL:
+        assert result.exit_code == 1
+        assert "has tables the backup does not (leftover): restore into a new database" in result.output
+        assert "leftover" in tables
+    else:
+        assert result.exit_code == 0, result.output
+        assert "leftover" not in tables
+    assert contents(app)[0]["Order"] > 0
