@@ -241,7 +241,7 @@ def apply_import(
                 shop, chunk, actor=actor, source=OrderSource.IMPORT, import_batch_id=import_batch_id
             )
             result.created += saved.created
-            result.updated += saved.updated
+            result.updated += saved.updated + saved.unchanged  # as the preview counts them: pending, refreshed
             result.skipped += saved.skipped
             result.order_ids.extend(saved.order_ids)
         if report.invalid_count:

@@ -88,7 +88,8 @@ class OrderInput:
 class SaveResult:
     created: int = 0
     updated: int = 0
-    skipped: int = 0
+    skipped: int = 0  # known and no longer pending: left as they are
+    unchanged: int = 0  # known, pending, and sent again as they are: not written (updated_at stays)
     order_ids: list[int] = field(default_factory=list)
 
 
@@ -328,6 +329,15 @@ def save_orders(
             items_of[order_id] = order.items
         else:
             result.skipped += 1
+    if updates:
+        # Orders sent again exactly as they are stay untouched, so incremental pulls (``since``) skip them.
+        current = _content_of([u["id"] for u in updates])
+        changed = [u for u in updates if current.get(u["id"]) != _content(u, items_of[u["id"]])]
+        for u in updates:
+            if u not in changed:
+                del items_of[u["id"]]
+        result.unchanged = len(updates) - len(changed)
+        updates = changed
     if new_rows:
         _insert_many(Order.__table__, new_rows)
         table = Order.__table__
@@ -400,6 +410,47 @@ def _insert_many(table, rows: list[dict]) -> None:
             values[i] = convert(values[i])
         params.append(tuple(values))
     connection.exec_driver_sql(sql, params)
+
+
+# What an order's content is, for telling a re-sent order from a changed one.
+_CONTENT_COLUMNS = (
+    "buyer_nick",
+    "recipient_name",
+    "recipient_phone",
+    "address_raw",
+    "address_flagged",
+    "item_summary",
+    "item_count",
+    "amount_cents",
+    "buyer_message",
+    "seller_memo",
+    "paid_at",
+    "ship_by",
+)
+_ITEM_COLUMNS = ("title", "sku", "attributes", "quantity", "price_cents")
+
+
+def _content(row: dict, items: list[ItemInput]) -> tuple:
+    return (
+        tuple(row[name] for name in _CONTENT_COLUMNS),
+        tuple(tuple(getattr(item, name) for name in _ITEM_COLUMNS) for item in items),
+    )
+
+
+def _content_of(order_ids: list[int]) -> dict[int, tuple]:
+    """The stored content of these orders, as ``_content`` builds it from an input."""
+    table, items = Order.__table__, OrderItem.__table__
+    rows = db.session.execute(
+        select(table.c.id, *(table.c[name] for name in _CONTENT_COLUMNS)).where(table.c.id.in_(order_ids))
+    )
+    stored_items: dict[int, list[tuple]] = {order_id: [] for order_id in order_ids}
+    for order_id, *values in db.session.execute(
+        select(items.c.order_id, *(items.c[name] for name in _ITEM_COLUMNS))
+        .where(items.c.order_id.in_(order_ids))
+        .order_by(items.c.id)
+    ):
+        stored_items[order_id].append(tuple(values))
+    return {order_id: (tuple(values), tuple(stored_items[order_id])) for order_id, *values in rows}
 
 
 def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", now: datetime) -> dict:

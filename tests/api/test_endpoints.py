@@ -171,7 +171,7 @@ def test_upsert_by_token_is_audited_and_keeps_its_checks(app, api_world):
         "item_title": "西湖龙井 250g",
     }
     response = client.post(f"/api/v1/shops/{shop_a}/orders", json={"orders": [order]}, headers=headers)
-    assert response.json == {"created": 1, "updated": 0, "skipped": 0}
+    assert response.json == {"created": 1, "updated": 0, "skipped": 0, "unchanged": 0}
     bad = client.post(f"/api/v1/shops/{shop_a}/orders", json=[{**order, "recipient_phone": "12"}], headers=headers)
     assert bad.status_code == 422 and "recipient_phone" in bad.json["errors"]["0"]
     with app.app_context():

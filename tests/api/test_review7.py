@@ -37,7 +37,12 @@ def test_upsert_refuses_amounts_a_32_bit_column_cannot_hold(app, api_world):
     assert too_many.status_code == 422 and any(".items." in key for key in too_many.json["errors"])
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Order.platform_order_no.like("REVIEW-%"))) == 0
-    assert client.post(url, json=body[2:], headers=headers).json == {"created": 1, "updated": 0, "skipped": 0}
+    assert client.post(url, json=body[2:], headers=headers).json == {
+        "created": 1,
+        "updated": 0,
+        "skipped": 0,
+        "unchanged": 0,
+    }
 
 
 def test_bodies_that_are_not_json_are_415_and_broken_json_400(app, api_world):
@@ -136,3 +141,32 @@ def test_a_token_follows_its_owner_losing_a_shop_or_a_password(app, api_world):
         db.session.commit()
     refused = client.get("/api/v1/queue", headers=bearer(api_world["tokens"]["courier1"]))
     assert refused.status_code == 403 and refused.content_type == "application/problem+json"
+
+
+def test_an_order_sent_again_unchanged_is_not_written_so_since_pulls_skip_it(app, world, login):
+    """An ERP re-sending the same orders must not make them reappear in couriers' incremental pulls."""
+    shop = world["shops"]["seller1"]
+    seller = login("seller1")
+    order = {
+        "platform_order_no": "RE-1",
+        "recipient_name": "张伟",
+        "recipient_phone": "13812345678",
+        "address": "浙江省 杭州市 西湖区 文三路 90 号 5 幢 302 室(310012)",
+        "paid_at": "2026-11-25 10:00:00",
+        "item_title": "西湖龙井 250g",
+    }
+    first = seller.post(f"/api/v1/shops/{shop}/orders", json=[order])
+    assert first.status_code == 200 and first.json["created"] == 1
+    with app.app_context():
+        stamp = db.session.scalar(select(Order.updated_at).where(Order.platform_order_no == "RE-1"))
+    again = seller.post(f"/api/v1/shops/{shop}/orders", json=[order])
+    assert again.json == {"created": 0, "updated": 0, "skipped": 0, "unchanged": 1}
+    with app.app_context():
+        assert db.session.scalar(select(Order.updated_at).where(Order.platform_order_no == "RE-1")) == stamp
+    changed = seller.post(f"/api/v1/shops/{shop}/orders", json=[{**order, "recipient_name": "李娜"}])
+    assert changed.json == {"created": 0, "updated": 1, "skipped": 0, "unchanged": 0}
+    with app.app_context():
+        row = db.session.execute(
+            select(Order.recipient_name, Order.updated_at).where(Order.platform_order_no == "RE-1")
+        ).one()
+    assert row.recipient_name == "李娜" and row.updated_at > stamp

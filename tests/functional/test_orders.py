@@ -145,9 +145,9 @@ def test_api_upsert_is_idempotent(app, world, login):
         f"/api/v1/shops/{shop}/orders", json=[API_ORDER, {**API_ORDER, "platform_order_no": "API-2"}]
     )
     assert response.status_code == 200
-    assert response.json == {"created": 2, "updated": 0, "skipped": 0}
+    assert response.json == {"created": 2, "updated": 0, "skipped": 0, "unchanged": 0}
     again = seller.post(f"/api/v1/shops/{shop}/orders", json={"orders": [{**API_ORDER, "recipient_name": "王芳芳"}]})
-    assert again.json == {"created": 0, "updated": 1, "skipped": 0}
+    assert again.json == {"created": 0, "updated": 1, "skipped": 0, "unchanged": 0}
     with app.app_context():
         order = db.session.scalar(select(Order).where(Order.platform_order_no == "API-1"))
         assert order.recipient_name == "王芳芳"
@@ -156,7 +156,7 @@ def test_api_upsert_is_idempotent(app, world, login):
         order.status = OrderStatus.LABELLED  # already in work: never overwritten
         db.session.commit()
     third = seller.post(f"/api/v1/shops/{shop}/orders", json=[API_ORDER])
-    assert third.json == {"created": 0, "updated": 0, "skipped": 1}
+    assert third.json == {"created": 0, "updated": 0, "skipped": 1, "unchanged": 0}
 
 
 def test_api_rejects_bad_batches_whole(app, world, login):

@@ -74,9 +74,10 @@ def orders_upsert(shop_id: int):
         created=result.created,
         updated=result.updated,
         skipped=result.skipped,
+        unchanged=result.unchanged,
     )
     db.session.commit()
-    return UpsertOut(created=result.created, updated=result.updated, skipped=result.skipped)
+    return UpsertOut(created=result.created, updated=result.updated, skipped=result.skipped, unchanged=result.unchanged)
 
 
 def _beyond_columns(order_input: orders.OrderInput, raw: dict) -> list[tuple[str, str]]:

@@ -220,7 +220,8 @@ class UpsertIn(RootModel[OrdersEnvelope | Annotated[list[OrderIn], Field(min_len
 class UpsertOut(BaseModel):
     created: int
     updated: int
-    skipped: int
+    skipped: int = Field(description="Known orders already in work (labelled and beyond): never overwritten.")
+    unchanged: int = Field(description="Known pending orders sent again as they are: not written.")
 
 
 class TrackingPair(Body):
