@@ -1,9 +1,11 @@
 """Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL from DATABASE_URL)."""
 
 import os
+import secrets
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.config import TestConfig
@@ -102,3 +104,25 @@ def login(app):
         return client
 
     return _login
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """The URI of a database that does not exist yet (a SQLite file) or is empty (a new one on the PostgreSQL
+    test server, dropped afterwards)."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import psycopg
+    from psycopg import sql
+
+    url = make_url(PG_URL)
+    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"portal_empty_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

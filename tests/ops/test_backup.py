@@ -1,11 +1,8 @@
 """``flask backup PATH`` / ``flask restore PATH``: a consistent copy, restored into a new database,
 holds every order (SQLite's online backup API; pg_dump/pg_restore in the PostgreSQL pass)."""
 
-import secrets
-
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.config import TestConfig
@@ -14,27 +11,6 @@ from portal.models import AuditEvent, Order, OrderEvent, OrderItem, Shop, User
 from tests.conftest import PG_URL
 
 TABLES = (User, Shop, Order, OrderItem, OrderEvent, AuditEvent)
-
-
-@pytest.fixture
-def fresh_database(tmp_path):
-    """The URI of a database that does not exist yet (SQLite) or is empty (a new one on the test server)."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-        return
-    import psycopg
-    from psycopg import sql
-
-    url = make_url(PG_URL)
-    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"portal_restore_{secrets.token_hex(6)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def contents(app) -> tuple[dict, set]:
@@ -47,7 +23,7 @@ def contents(app) -> tuple[dict, set]:
     return counts, orders
 
 
-def test_backup_then_restore_into_a_new_database_finds_every_order(app, world, tmp_path, fresh_database):
+def test_backup_then_restore_into_a_new_database_finds_every_order(app, world, tmp_path, empty_database):
     counts, orders = contents(app)
     assert counts["Order"] > 0
     backup_file = tmp_path / "backups" / "portal.backup"
@@ -56,7 +32,7 @@ def test_backup_then_restore_into_a_new_database_finds_every_order(app, world, t
     assert made.exit_code == 0, made.output
     assert backup_file.stat().st_size > 0 and "backup written to" in made.output
 
-    restored_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=fresh_database)
+    restored_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database)
     restored = restored_app.test_cli_runner().invoke(args=["restore", str(backup_file)])
     assert restored.exit_code == 0, restored.output
     assert contents(restored_app) == (counts, orders)
@@ -82,10 +58,10 @@ def test_restore_refuses_a_database_with_tables(app, world, tmp_path):
     assert contents(app)[0]["Order"] > 0
 
 
-def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, fresh_database):
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, empty_database):
     junk = tmp_path / "junk.backup"
     junk.write_bytes(b"not a backup at all" * 100)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=fresh_database)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database)
     result = app.test_cli_runner().invoke(args=["restore", str(junk)])
     assert result.exit_code == 1
     assert "Error:" in result.output and "Traceback" not in result.output

@@ -89,16 +89,20 @@ def test_check_db_accepts_a_migrated_database(tmp_path):
     assert "reachable" in result.stdout
 
 
-def test_gunicorn_refuses_to_start_without_its_database():
-    env = production_env(UNREACHABLE, free_port())
-    result = subprocess.run(
+def start_gunicorn(database_url: str) -> subprocess.CompletedProcess:
+    """gunicorn with the production settings on this database, expected to stop on its own."""
+    return subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
         cwd=ROOT,
-        env=env,
+        env=production_env(database_url, free_port()),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_gunicorn_refuses_to_start_without_its_database():
+    result = start_gunicorn(UNREACHABLE)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     problem = result.stderr.strip().splitlines()  # stdout has gunicorn's "Starting gunicorn" line
@@ -109,15 +113,7 @@ def test_gunicorn_refuses_to_start_without_its_database():
 
 @pytest.mark.parametrize("url", ["not a database url", "postgresql://portal:secret@db.internal:notaport/portal"])
 def test_gunicorn_refuses_a_malformed_database_url_in_one_line_without_the_password(url):
-    env = production_env(url, free_port())
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_gunicorn(url)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "secret" not in result.stderr + result.stdout
     # gunicorn loads the app first (preload) and prints why it could not, in one line.

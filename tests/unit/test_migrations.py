@@ -1,7 +1,6 @@
 """The migrations in portal/migrations build the schema the models describe (``flask db upgrade``)."""
 
 import logging
-import secrets
 from contextlib import contextmanager
 
 import flask_migrate
@@ -11,33 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
-from tests.conftest import PG_URL
-
-
-@pytest.fixture
-def empty_database(tmp_path):
-    """The URI of an empty database: a SQLite file, or a new database on the PostgreSQL test server."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    import psycopg
-    from psycopg import sql
-
-    url = make_url(PG_URL)
-    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"portal_mig_{secrets.token_hex(6)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
