@@ -128,6 +128,13 @@ class Gunicorn:
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn did not answer within {timeout} s: {self.log.read_text()}")
 
+    def wait_workers(self, count: int, timeout: float = 30) -> set[int]:
+        """The worker PIDs once ``count`` are forked: /healthz answers as soon as the first one is."""
+        deadline = time.monotonic() + timeout
+        while len(workers := self.workers()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return workers
+
     def workers(self) -> set[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         return {int(pid) for pid in children}

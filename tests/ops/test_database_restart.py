@@ -118,7 +118,7 @@ def test_scans_survive_a_database_restart(postgres_server, tmp_path):
     server = Gunicorn(production_env(url, port, PORTAL_UPLOAD_DIR=str(tmp_path / "uploads")), tmp_path / "gunicorn.log")
     try:
         server.wait_ready()
-        workers = server.workers()
+        workers = server.wait_workers(2)
         assert len(workers) == 2
         courier = Browser(port)
         courier.sign_in("courier1", PASSWORD)

@@ -85,10 +85,7 @@ def test_failed_sign_ins_are_counted_across_workers(tmp_path, redis_url):
     server = Gunicorn(production_env(url, port, REDIS_URL=redis_url, WEB_CONCURRENCY="3"), tmp_path / "gunicorn.log")
     try:
         server.wait_ready()
-        deadline = time.monotonic() + 30
-        while len(server.workers()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(server.workers()) == 3
+        assert len(server.wait_workers(3)) == 3
         answers = []
         for _attempt in range(8):
             browser = Browser(port)  # a new connection each time: any worker may take it
