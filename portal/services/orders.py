@@ -294,17 +294,20 @@ def save_orders(
     result = SaveResult()
     if not inputs:
         return result
-    known, pending = {}, set()
+    # order number -> id; pending order id -> its stored columns (as ``_content`` builds them).
+    known: dict[str, int] = {}
+    pending: dict[int, tuple] = {}
+    table = Order.__table__
     # Locked until the caller commits (PostgreSQL): a label printed meanwhile waits, so an order read as pending
     # is still pending when its new address is written.
-    for order_no, order_id, status in db.session.execute(
-        select(Order.platform_order_no, Order.id, Order.status)
-        .where(Order.shop_id == shop.id, Order.platform_order_no.in_([o.platform_order_no for o in inputs]))
+    for order_no, order_id, status, *content in db.session.execute(
+        select(table.c.platform_order_no, table.c.id, table.c.status, *(table.c[n] for n in _CONTENT_COLUMNS))
+        .where(table.c.shop_id == shop.id, table.c.platform_order_no.in_([o.platform_order_no for o in inputs]))
         .with_for_update()
     ):
         known[order_no] = order_id
         if status == OrderStatus.PENDING:
-            pending.add(order_id)
+            pending[order_id] = tuple(content)
     places = regions.parse_addresses([o.address for o in inputs])
     now = utcnow()
     auto = exemptions.AutoRegions.for_shop(shop)
@@ -331,16 +334,16 @@ def save_orders(
             result.skipped += 1
     if updates:
         # Orders sent again exactly as they are stay untouched, so incremental pulls (``since``) skip them.
-        current = _content_of([u["id"] for u in updates])
-        changed = [u for u in updates if current.get(u["id"]) != _content(u, items_of[u["id"]])]
-        for u in updates:
-            if u not in changed:
-                del items_of[u["id"]]
-        result.unchanged = len(updates) - len(changed)
-        updates = changed
+        stored_items = _stored_items([u["id"] for u in updates])
+        unchanged = {
+            u["id"] for u in updates if (pending[u["id"]], stored_items[u["id"]]) == _content(u, items_of[u["id"]])
+        }
+        for order_id in unchanged:
+            del items_of[order_id]
+        result.unchanged = len(unchanged)
+        updates = [u for u in updates if u["id"] not in unchanged]
     if new_rows:
-        _insert_many(Order.__table__, new_rows)
-        table = Order.__table__
+        _insert_many(table, new_rows)
         inserted = db.session.execute(
             select(table.c.id, table.c.platform_order_no)
             .where(
@@ -437,20 +440,17 @@ def _content(row: dict, items: list[ItemInput]) -> tuple:
     )
 
 
-def _content_of(order_ids: list[int]) -> dict[int, tuple]:
-    """The stored content of these orders, as ``_content`` builds it from an input."""
-    table, items = Order.__table__, OrderItem.__table__
-    rows = db.session.execute(
-        select(table.c.id, *(table.c[name] for name in _CONTENT_COLUMNS)).where(table.c.id.in_(order_ids))
-    )
-    stored_items: dict[int, list[tuple]] = {order_id: [] for order_id in order_ids}
+def _stored_items(order_ids: list[int]) -> dict[int, tuple]:
+    """The stored items of these orders, in order, as ``_content`` builds them from an input."""
+    items = OrderItem.__table__
+    stored: dict[int, list[tuple]] = {order_id: [] for order_id in order_ids}
     for order_id, *values in db.session.execute(
         select(items.c.order_id, *(items.c[name] for name in _ITEM_COLUMNS))
         .where(items.c.order_id.in_(order_ids))
         .order_by(items.c.id)
     ):
-        stored_items[order_id].append(tuple(values))
-    return {order_id: (tuple(values), tuple(stored_items[order_id])) for order_id, *values in rows}
+        stored[order_id].append(tuple(values))
+    return {order_id: tuple(values) for order_id, values in stored.items()}
 
 
 def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", now: datetime) -> dict:
