@@ -117,10 +117,7 @@ def validate_region(data: dict[str, Any]) -> tuple[RegionInput | None, list[tupl
         values[name] = value
     moments = {}
     for name in ("valid_from", "valid_to"):
-        value = data.get(name)
-        moment = value if isinstance(value, datetime) and value.tzinfo else _parse_moment(value)
-        if moment is not None and not 2000 <= moment.year <= 2100:
-            moment = None
+        moment = _parse_moment(data.get(name))
         if moment is None:
             errors.append((name, _("Give a date and time such as 2026-11-26 08:00.")))
         moments[name] = moment
@@ -135,7 +132,7 @@ def validate_region(data: dict[str, Any]) -> tuple[RegionInput | None, list[tupl
 
 
 def _parse_moment(value: Any) -> datetime | None:
-    """The order import's reader: China time when no zone is given, Excel dates too."""
+    """The order import's reader (text, or a datetime: China time when it has no zone), years 2000-2100."""
     return orders.parse_time(value) if value not in (None, "") else None
 
 

@@ -12,7 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Regexp
 
 from portal.services import exemptions
 from portal.views.seller.forms import label_choices
@@ -46,17 +46,6 @@ class RegionForm(FlaskForm):
     valid_from = DateTimeLocalField(_l("Valid from (China time)"), validators=[DataRequired(message=WHEN)])
     valid_to = DateTimeLocalField(_l("Valid to (China time)"), validators=[DataRequired(message=WHEN)])
     note = TextAreaField(_l("Note"), validators=[Length(max=500)])
-
-    def validate_valid_from(self, field) -> None:
-        _plausible_year(field)
-
-    def validate_valid_to(self, field) -> None:
-        _plausible_year(field)
-
-
-def _plausible_year(field) -> None:
-    if field.data and not 2000 <= field.data.year <= 2100:
-        raise ValidationError(WHEN)
 
 
 class RegionImportForm(FlaskForm):

@@ -1,7 +1,5 @@
 """Platform operator: people, shops, the whole audit log, anomaly regions, exemption reviews."""
 
-from datetime import UTC
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,7 +15,7 @@ from portal.services.errors import DomainError
 from portal.views import failed, paginate, send_evidence
 from portal.views.operator import bp
 from portal.views.operator.forms import CompanyForm, DecisionForm, RegionConfirmForm, RegionForm, RegionImportForm
-from portal.views.seller.forms import CHINA, ActionForm
+from portal.views.seller.forms import ActionForm
 
 
 def _actor():
@@ -108,8 +106,8 @@ def _region_data(form: RegionForm) -> dict:
         "applies_to": form.applies_to.data,
         "level": form.level.data,
         "source": form.source.data,
-        "valid_from": form.valid_from.data.replace(tzinfo=CHINA).astimezone(UTC),
-        "valid_to": form.valid_to.data.replace(tzinfo=CHINA).astimezone(UTC),
+        "valid_from": form.valid_from.data,  # China time, as the service reads a time without a zone
+        "valid_to": form.valid_to.data,
         "note": form.note.data or "",
     }
 
