@@ -199,23 +199,22 @@ def _destination_in(region: AnomalyRegion) -> ColumnElement[bool]:
     return or_(Order.province_code == region.code, Order.city_code == region.code, Order.district_code == region.code)
 
 
-def _origin_shops_in(region: AnomalyRegion) -> list[int]:
+def _origin_shops_in(region: AnomalyRegion, shop: Shop | None = None) -> list[int]:
+    """Shops whose ship-from lies inside the region when it applies to origins; only ``shop``, when given."""
     if region.applies_to == RegionScope.DESTINATION:
         return []
-    digits = regions.PREFIX_DIGITS[regions.region(region.code).level]
-    prefix = region.code[:digits]
-    return [
-        shop_id
-        for shop_id, code in db.session.execute(
-            select(Shop.id, Shop.sender_region_code).where(Shop.sender_region_code != "")
-        )
-        if code[:digits] == prefix
-    ]
+    if shop is not None:
+        return [shop.id] if regions.covers(region.code, shop.sender_region_code) else []
+    senders = db.session.execute(select(Shop.id, Shop.sender_region_code).where(Shop.sender_region_code != ""))
+    return [shop_id for shop_id, code in senders if regions.covers(region.code, code)]
 
 
-def _touched_by(region: AnomalyRegion) -> ColumnElement[bool]:
-    """Orders the region touches: inside it (by its scope), with shipping windows overlapping its window."""
-    origin_shops = _origin_shops_in(region)
+def _touched_by(region: AnomalyRegion, shop: Shop | None = None) -> ColumnElement[bool]:
+    """Orders the region touches: inside it (by its scope), with shipping windows overlapping its window.
+
+    With ``shop``, only that shop's ship-from is looked at (the caller keeps to its orders).
+    """
+    origin_shops = _origin_shops_in(region, shop)
     where = _destination_in(region)
     if origin_shops:
         where = or_(where, Order.shop_id.in_(origin_shops))
@@ -298,7 +297,7 @@ def one_click_offers(shop: Shop, now: datetime | None = None) -> list[OneClickOf
     for region in current_regions(now):
         if region.level != RegionLevel.ONE_CLICK:
             continue
-        where = (Order.shop_id == shop.id, _touched_by(region), _reportable())
+        where = (Order.shop_id == shop.id, _touched_by(region, shop), _reportable())
         count = db.session.scalar(select(func.count()).select_from(Order).where(*where))
         if count:
             listed = db.session.scalars(select(Order).where(*where).order_by(Order.ship_by).limit(OFFER_LIST))
@@ -322,7 +321,7 @@ def regions_touching(shop: Shop, now: datetime | None = None) -> list[RegionNoti
         count = db.session.scalar(
             select(func.count())
             .select_from(Order)
-            .where(Order.shop_id == shop.id, Order.status.in_(OPEN_STATES), _touched_by(region))
+            .where(Order.shop_id == shop.id, Order.status.in_(OPEN_STATES), _touched_by(region, shop))
         )
         if origin or count:
             notices.append(RegionNotice(region, origin, count))
@@ -340,7 +339,7 @@ def file_one_click(shop: Shop, region: AnomalyRegion, *, actor: User) -> Exempti
     order_ids = list(
         db.session.scalars(
             select(Order.id)
-            .where(Order.shop_id == shop.id, _touched_by(region), _reportable())
+            .where(Order.shop_id == shop.id, _touched_by(region, shop), _reportable())
             .with_for_update()
             .limit(MAX_REPORT_ORDERS)
         )
