@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
@@ -278,6 +278,11 @@ def _reportable() -> ColumnElement[bool]:
         Order.exemption.not_in((*EXEMPT, Exemption.MANUAL_PENDING)),
         or_(Order.status != OrderStatus.SHIPPED, Order.shipped_at > Order.ship_by),
     )
+
+
+def is_reportable(order: Order) -> bool:
+    """Whether a report may hold this order (the same rule as the reports' own check)."""
+    return bool(db.session.scalar(select(exists().where(Order.id == order.id, _reportable()))))
 
 
 @dataclass

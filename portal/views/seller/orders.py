@@ -11,7 +11,17 @@ from portal.extensions import db
 from portal.models import ImportBatch
 from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import audit, imports, orders, regions, scanning, storage, tracking_import, waybills
+from portal.services import (
+    audit,
+    exemptions,
+    imports,
+    orders,
+    regions,
+    scanning,
+    storage,
+    tracking_import,
+    waybills,
+)
 from portal.services.errors import ConflictError, DomainError, NotFoundError
 from portal.views import failed, paginate
 from portal.views.seller import bp
@@ -85,6 +95,7 @@ def order_detail(shop_id: int, order_id: int):
         order=order,
         cancel_form=CancelForm(),
         history=orders.history(order),
+        reportable=exemptions.is_reportable(order),
     )
 
 
