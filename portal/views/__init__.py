@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, request, send_file
+from flask import Response, abort, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -80,4 +80,24 @@ def send_evidence(report, evidence):
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def job_response(body, mimetype: str, filename: str | None = None, **audit_details) -> Response:
+    """A rendering of the request's print job (HTML, PDF, ZPL), to the browser or the API: audited, never cached."""
+    from portal.permissions import resolved
+
+    job = resolved("job")
+    audit.record(
+        "print_job_opened",
+        actor=current_user._get_current_object(),
+        target=f"job {job.id}",
+        format=mimetype.split("/")[-1],
+        **audit_details,
+    )
+    db.session.commit()
+    response = Response(body, mimetype=mimetype)
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
     return response

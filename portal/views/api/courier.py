@@ -1,6 +1,5 @@
 """Courier API routes: my shops, the queue across them, print jobs, shipping in batch."""
 
-from flask import Response as FlaskResponse
 from flask import url_for
 from flask_login import current_user
 from spectree import Response
@@ -8,6 +7,7 @@ from spectree import Response
 from portal.extensions import db
 from portal.permissions import resolved, shops_where, token_allows
 from portal.services import api_orders, audit, labels, orders, printing, shops, waybills
+from portal.views import job_response
 from portal.views.api import bp, spec
 from portal.views.api.errors import require_json
 from portal.views.api.schemas import (
@@ -139,23 +139,13 @@ def print_job_get(job_id: int):
     return _job_out(job)
 
 
-def _rendered(body, mimetype: str, filename: str | None = None) -> FlaskResponse:
-    job = resolved("job")
-    audit.record("print_job_opened", actor=_actor(), target=f"job {job.id}", format=mimetype.split("/")[-1], via="api")
-    db.session.commit()
-    response = FlaskResponse(body, mimetype=mimetype)
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 # The renderings are documented by docs.RENDERINGS (spectree describes JSON bodies only).
 @bp.get("/print-jobs/<int:job_id>.html")
 @spec.validate(resp=Response("HTTP_200", **ERRORS), tags=["courier"], operation_id="getPrintJobHtml")
 def print_job_html(job_id: int):
     """The labels as one HTML page to print from a browser, one label per page."""
-    return _rendered(labels.render_html(printing.job_labels(resolved("job")), autoprint=False), "text/html")
+    page = labels.render_html(printing.job_labels(resolved("job")), autoprint=False)
+    return job_response(page, "text/html", via="api")
 
 
 @bp.get("/print-jobs/<int:job_id>.pdf")
@@ -163,7 +153,7 @@ def print_job_html(job_id: int):
 def print_job_pdf(job_id: int):
     """The labels as PDF, one label per page at the job's size."""
     body = labels.render_pdf(printing.job_labels(resolved("job")))
-    return _rendered(body, "application/pdf", f"labels-{job_id}.pdf")
+    return job_response(body, "application/pdf", f"labels-{job_id}.pdf", via="api")
 
 
 @bp.get("/print-jobs/<int:job_id>.zpl")
@@ -171,7 +161,7 @@ def print_job_pdf(job_id: int):
 def print_job_zpl(job_id: int):
     """The labels as ZPL for a thermal printer driven directly."""
     body = labels.render_zpl(printing.job_labels(resolved("job")))
-    return _rendered(body, "application/zpl", f"labels-{job_id}.zpl")
+    return job_response(body, "application/zpl", f"labels-{job_id}.zpl", via="api")
 
 
 @bp.post("/shipments")

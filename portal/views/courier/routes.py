@@ -17,7 +17,7 @@ from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
-from portal.views import MAX_PAGE, failed, ids_from
+from portal.views import MAX_PAGE, failed, ids_from, job_response
 from portal.views.courier import bp
 from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
 
@@ -170,36 +170,25 @@ def print_job_new():
     return redirect(url_for("courier.print_job", job_id=job.id))
 
 
-def _job_response(body, mimetype: str, filename: str | None = None) -> Response:
-    job = resolved("job")
-    audit.record("print_job_opened", actor=_actor(), target=f"job {job.id}", format=mimetype.split("/")[-1])
-    db.session.commit()
-    response = Response(body, mimetype=mimetype)
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/print-jobs/<int:job_id>")
 def print_job(job_id: int):
     """The labels as one HTML page that prints itself: one label per page."""
     page = labels.render_html(
         printing.job_labels(resolved("job")), script_url=url_for("static", filename="js/autoprint.js")
     )
-    return _job_response(page, "text/html")
+    return job_response(page, "text/html")
 
 
 @bp.get("/print-jobs/<int:job_id>.pdf")
 def print_job_pdf(job_id: int):
-    return _job_response(
+    return job_response(
         labels.render_pdf(printing.job_labels(resolved("job"))), "application/pdf", f"labels-{job_id}.pdf"
     )
 
 
 @bp.get("/print-jobs/<int:job_id>.zpl")
 def print_job_zpl(job_id: int):
-    return _job_response(
+    return job_response(
         labels.render_zpl(printing.job_labels(resolved("job"))), "application/zpl", f"labels-{job_id}.zpl"
     )
 
