@@ -323,7 +323,7 @@ def ship_orders(
     """
     wanted = list(dict.fromkeys(order_ids))
     found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(wanted)))}
-    outcomes, shipped_by_shop = [], {}
+    outcomes, shipped = [], []
     for order_id in wanted:
         order = found.get(order_id)
         if order is None or order.shop_id not in visible_shop_ids:
@@ -348,16 +348,8 @@ def ship_orders(
                 outcomes.append(ShipOutcome(order_id, "refused", order.status, error.message))
             continue
         outcomes.append(ShipOutcome(order_id, "shipped", order.status, ""))
-        shipped_by_shop.setdefault(order.shop_id, []).append(order)
-    for shop_orders in shipped_by_shop.values():
-        audit.record(
-            "orders_shipped",
-            actor=actor,
-            shop=shop_orders[0].shop,
-            target=f"{len(shop_orders)} orders",
-            via="api",
-            order_nos=[order.platform_order_no for order in shop_orders],
-        )
+        shipped.append(order)
+    audit.record_per_shop("orders_shipped", shipped, actor=actor, via="api")
     return outcomes
 
 

@@ -28,6 +28,22 @@ def record(
     return event
 
 
+def record_per_shop(action: str, orders, *, actor: User | None, **details) -> None:
+    """One event per shop for an action on orders of several shops, each naming its orders."""
+    by_shop: dict[int, list] = {}
+    for order in orders:
+        by_shop.setdefault(order.shop_id, []).append(order)
+    for shop_orders in by_shop.values():
+        record(
+            action,
+            actor=actor,
+            shop=shop_orders[0].shop,
+            target=f"{len(shop_orders)} orders",
+            **details,
+            order_nos=[order.platform_order_no for order in shop_orders],
+        )
+
+
 # Events about a person rather than a shop, which the shops they work for may read.
 PERSONAL_ACTIONS = ("login", "login_failed", "logout", "password_changed")
 

@@ -231,18 +231,7 @@ def export_selection(orders: Sequence[Order], *, actor: User, fmt: str) -> tuple
         raise InvalidDataError(message, {"orders": message})
     rows = export_rows(orders)
     content = to_csv(rows) if fmt == "csv" else to_xlsx(rows)
-    by_shop: dict[int, list[Order]] = {}
-    for order in orders:
-        by_shop.setdefault(order.shop_id, []).append(order)
-    for shop_orders in by_shop.values():
-        audit.record(
-            "addresses_exported",
-            actor=actor,
-            shop=shop_orders[0].shop,
-            target=f"{len(shop_orders)} orders",
-            format=fmt,
-            order_nos=[order.platform_order_no for order in shop_orders],
-        )
+    audit.record_per_shop("addresses_exported", orders, actor=actor, format=fmt)
     return content, FORMATS[fmt]
 
 
