@@ -1,8 +1,10 @@
 """Courier Partner Portal: the application factory."""
 
+import functools
 import os
 from pathlib import Path
 
+from babel import Locale
 from flask import Flask, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
@@ -48,11 +50,18 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
 def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    """Each header unless the view set its own (the API docs page has its own CSP); one pass over the headers."""
+    present = {name.lower() for name, _value in response.headers}
+    response.headers.extend((name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present)
     return response
 
 
@@ -81,16 +90,24 @@ def register_config(app: Flask, config, overrides: dict) -> None:
     Path(app.instance_path).mkdir(exist_ok=True)
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The user's choice (account, then session), else the browser's Accept-Language."""
     languages = list(app_languages())
     if not has_request_context():  # a CLI command or a job: the default language
-        return languages[0]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    if session.get("locale") in languages:
-        return session["locale"]
-    return request.accept_languages.best_match(languages) or languages[0]
+        code = languages[0]
+    elif current_user and current_user.is_authenticated and current_user.locale in languages:
+        code = current_user.locale
+    elif session.get("locale") in languages:
+        code = session["locale"]
+    else:
+        code = request.accept_languages.best_match(languages) or languages[0]
+    return _parsed_locale(code)
+
+
+@functools.cache
+def _parsed_locale(code: str) -> Locale:
+    """Flask-Babel parses the selector's answer on every request (a file check each time) unless it is a Locale."""
+    return Locale.parse(code)
 
 
 def app_languages() -> dict[str, str]:
