@@ -81,7 +81,10 @@ def purge_details() -> None:
 
     result = retention.purge_details()
     db.session.commit()
+    retention.discard_evidence(result)
     click.echo(f"buyer details purged from {result.purged} orders in {len(result.by_shop)} shops")
+    if result.evidence_keys:
+        click.echo(f"evidence files removed with them: {len(result.evidence_keys)}")
     if result.uploads:
         click.echo(f"unconfirmed uploads removed: {result.uploads}")
 

@@ -135,6 +135,8 @@ class Evidence(Base):
     size: Mapped[int] = mapped_column(default=0)
     sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the file was removed with the buyer details of the report's orders (the row stays, as a record).
+    purged_at: Mapped[datetime | None]
 
     report: Mapped[ExemptionReport] = relationship(back_populates="evidence")
 

@@ -24,6 +24,10 @@ class ConflictError(DomainError):
     status = 409
 
 
+class GoneError(DomainError):
+    status = 410
+
+
 class InvalidDataError(DomainError):
     status = 422
 

@@ -38,7 +38,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit, orders, regions, storage
-from portal.services.errors import ConflictError, InvalidDataError
+from portal.services.errors import ConflictError, GoneError, InvalidDataError
 
 OPEN_STATES = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
 # Evidence: what a file may be (by its first bytes), how big, how many per report.
@@ -549,6 +549,9 @@ def safe_display_name(file_name: str) -> str:
 
 
 def evidence_path(evidence: Evidence) -> Path:
+    """Where the file is. :raise GoneError: removed with the buyer details (see retention.purge_details)."""
+    if evidence.purged_at is not None:
+        raise GoneError(_("This file was removed with the buyer details when the shop's retention period ended."))
     return storage.bytes_path(evidence.storage_key)
 
 

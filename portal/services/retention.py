@@ -11,7 +11,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 
 from portal.extensions import db
-from portal.models import ImportBatch, Order, OrderStatus, Shop
+from portal.models import (
+    Evidence,
+    ExemptionReport,
+    ExemptionReportOrder,
+    ImportBatch,
+    Order,
+    OrderStatus,
+    ReportStatus,
+    Shop,
+)
 from portal.models.base import utcnow
 from portal.services import audit, storage
 
@@ -39,6 +48,8 @@ class PurgeResult:
     purged: int = 0
     by_shop: dict[int, int] = field(default_factory=dict)
     uploads: int = 0
+    # Evidence files whose rows are marked purged: removed from disk by discard_evidence() once that is committed.
+    evidence_keys: list[str] = field(default_factory=list)
 
 
 def purge_condition(shop: Shop, now: datetime):
@@ -67,9 +78,12 @@ def purge_details(now: datetime | None = None) -> PurgeResult:
             .values(details_purged_at=now, updated_at=now, **PURGED_VALUES)
             .execution_options(synchronize_session=False)
         ).rowcount
+        evidence_keys = _purge_evidence(shop, now)
+        result.evidence_keys += evidence_keys
         if count:
             result.by_shop[shop.id] = count
             result.purged += count
+        if count or evidence_keys:
             audit.record(
                 "details_purged",
                 actor=None,
@@ -77,10 +91,43 @@ def purge_details(now: datetime | None = None) -> PurgeResult:
                 shop=shop,
                 target=shop.name,
                 orders=count,
+                evidence_files=len(evidence_keys),
                 retention_days=shop.retention_days,
             )
     result.uploads = discard_stale_uploads(now)
     return result
+
+
+def _purge_evidence(shop: Shop, now: datetime) -> list[str]:
+    """Mark purged the evidence of the shop's decided reports whose orders are all purged (a screenshot of a chat
+    or a courier notice can name the buyer); returns their storage keys. A pending report keeps its files: the
+    operator has not read them yet."""
+    unpurged_order = (
+        select(ExemptionReportOrder.id)
+        .join(Order, Order.id == ExemptionReportOrder.order_id)
+        .where(ExemptionReportOrder.report_id == ExemptionReport.id, Order.details_purged_at.is_(None))
+        .exists()
+    )
+    reports = select(ExemptionReport.id).where(
+        ExemptionReport.shop_id == shop.id, ExemptionReport.status != ReportStatus.PENDING, ~unpurged_order
+    )
+    keys = list(
+        db.session.scalars(
+            update(Evidence)
+            .where(Evidence.report_id.in_(reports), Evidence.purged_at.is_(None))
+            .values(purged_at=now)
+            .returning(Evidence.storage_key)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    return keys
+
+
+def discard_evidence(result: PurgeResult) -> None:
+    """Remove the files of the evidence purge_details() marked, after its commit: a failed commit leaves both the
+    file and its row as they were, for the next run."""
+    for key in result.evidence_keys:
+        storage.discard_bytes(key)
 
 
 def discard_stale_uploads(now: datetime) -> int:

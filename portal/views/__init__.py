@@ -64,6 +64,7 @@ def send_evidence(report, evidence):
     """An exemption report's evidence file, to its shop or the operator; every view is audited."""
     if evidence.report_id != report.id:
         abort(404)
+    path = exemptions.evidence_path(evidence)  # before the audit: a file already removed is not a view
     audit.record(
         "evidence_viewed",
         actor=current_user._get_current_object(),
@@ -73,7 +74,7 @@ def send_evidence(report, evidence):
     )
     db.session.commit()
     response = send_file(
-        exemptions.evidence_path(evidence),
+        path,
         mimetype=evidence.content_type,
         download_name=evidence.file_name,
         as_attachment=evidence.content_type == "application/pdf",

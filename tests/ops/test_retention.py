@@ -103,8 +103,8 @@ def test_purge_blanks_buyer_details_past_the_shops_retention(app, world):
 
     events = {event.shop_id: event for event in purge_events(app)}
     assert set(events) == {world["shops"]["seller1"], world["shops"]["seller2"]}
-    assert events[world["shops"]["seller1"]].details == {"orders": 2, "retention_days": 90}
-    assert events[world["shops"]["seller2"]].details == {"orders": 1, "retention_days": 365}
+    assert events[world["shops"]["seller1"]].details == {"orders": 2, "evidence_files": 0, "retention_days": 90}
+    assert events[world["shops"]["seller2"]].details == {"orders": 1, "evidence_files": 0, "retention_days": 365}
     with app.app_context():  # nothing in the audit log was removed
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before + 2
 
@@ -195,3 +195,66 @@ def test_an_order_export_left_in_preview_is_removed_with_its_buyer_details(app, 
         assert db.session.get(ImportBatch, batch.id).status == "discarded"
     expired = seller.post(f"/shops/{shop}/imports/{batch.id}/confirm")
     assert expired.status_code == 409
+
+
+def add_report(app, world, numbers: list[str], status: str) -> tuple[int, int, str]:
+    """A manual report of seller1's shop on these orders, with one PNG of evidence: (report id, evidence id, key)."""
+    from portal.models import Evidence, ExemptionReport, ReportKind
+    from portal.services import storage
+
+    with app.app_context():
+        report = ExemptionReport(
+            shop_id=world["shops"]["seller1"],
+            kind=ReportKind.MANUAL,
+            status=status,
+            reason="快递网点停发",
+            created_by_id=world["users"]["seller1"],
+            orders=[order_ for number in numbers if (order_ := db.session.merge(order(app, number)))],
+        )
+        key = storage.put_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        report.evidence.append(
+            Evidence(kind="outlet", file_name="网点通知.png", storage_key=key, content_type="image/png", size=72)
+        )
+        db.session.add(report)
+        db.session.commit()
+        return report.id, report.evidence[0].id, key
+
+
+def test_evidence_goes_with_the_buyer_details_of_every_order_of_a_decided_report(app, world, login):
+    from portal.models import Evidence
+    from portal.services import storage
+
+    add_orders(app, world)
+    gone_id, gone_evidence, gone_key = add_report(app, world, ["OLD-SHIPPED", "OLD-CANCELLED"], "approved")
+    _mixed, _, mixed_key = add_report(app, world, ["OLD-SHIPPED", "NEW-SHIPPED"], "rejected")  # one order kept
+    _pending, _, pending_key = add_report(app, world, ["OLD-SHIPPED"], "pending")  # the operator has not read it
+
+    result = app.test_cli_runner().invoke(args=["purge-details"])
+    assert result.exit_code == 0, result.output
+    assert "evidence files removed with them: 1" in result.output
+    with app.app_context():
+        assert not storage.bytes_path(gone_key).exists()
+        assert storage.bytes_path(mixed_key).exists() and storage.bytes_path(pending_key).exists()
+        evidence = db.session.get(Evidence, gone_evidence)
+        assert evidence.purged_at is not None and evidence.file_name == "网点通知.png"  # the record stays
+    assert {e.details["evidence_files"] for e in purge_events(app)} == {1, 0}
+
+    # The report still lists the file, marked removed; asking for it says it is gone.
+    seller = login("seller1")
+    page = seller.get(f"/shops/{world['shops']['seller1']}/exemptions/{gone_id}")
+    assert page.status_code == 200
+    assert "网点通知.png" in page.text and "evidence-purged" in page.text
+    assert f"/evidence/{gone_evidence}" not in page.text
+    for url in (
+        f"/shops/{world['shops']['seller1']}/exemptions/{gone_id}/evidence/{gone_evidence}",
+        f"/operator/exemptions/{gone_id}/evidence/{gone_evidence}",
+    ):
+        client = seller if url.startswith("/shops") else login("operator")
+        response = client.get(url)
+        assert response.status_code == 410
+        assert "retention period" in response.text
+    with app.app_context():  # a refused view is no view: nothing audited
+        assert not list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evidence_viewed")))
+
+    again = app.test_cli_runner().invoke(args=["purge-details"])
+    assert "evidence files removed" not in again.output
