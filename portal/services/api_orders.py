@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam, insert, or_, select, union_all
+from sqlalchemy import Dialect, Integer, String, TypeDecorator, bindparam, insert, or_, select, type_coerce, union_all
 
 from portal.extensions import db
 from portal.models import AuditEvent, CourierCompany, Order, OrderStatus, Shop, User
@@ -71,6 +71,34 @@ def _decode(cursor: str, keys: tuple[str, ...]) -> dict[str, Any]:
         raise InvalidDataError(message, {"cursor": message}) from None
     return values
 
+
+class _StoredUTC(TypeDecorator):
+    """The queue's time columns as aware UTC datetimes, as UTCDateTime hands them back, for less.
+
+    A page reads 400 of them. On SQLite UTCDateTime parses each stored string to a naive datetime, then
+    ``replace``s its zone: about 1 µs a value, 0.3 ms a page. Here SQLAlchemy's stored form (UTC, no zone) is
+    parsed once with its zone appended (0.2 µs). Any other value (a driver's datetime on PostgreSQL, a string
+    with an offset, a date alone) ends as UTCDateTime leaves it. Read-only: used through ``type_coerce`` on
+    selected columns, never to bind.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(
+        self, value: str | datetime | None, dialect: Dialect, _parse=datetime.fromisoformat
+    ) -> datetime | None:
+        if value.__class__ is str:
+            try:
+                value = _parse(value + "+00:00")  # SQLAlchemy's stored form: UTC without a zone
+            except ValueError:  # a zone of its own
+                value = _parse(value)
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+_QUEUE_TIMES = frozenset({"paid_at", "ship_by", "updated_at", "shipped_at"})
 
 # What a queue pull answers with (schemas.OrderOut): read as plain rows, no ORM objects.
 QUEUE_COLUMNS = (
@@ -127,7 +155,7 @@ def queue_page(
         params["since"] = _utc(since)
     if after:
         params.update(after_ship_by=after["s"], after_id=after["i"])
-    statement = _queue_statement(len(shop_ids), since is not None, bool(after))
+    statement = _queue_statement(len(shop_ids), since is not None, bool(after), _merges_lazily())
     rows = db.session.execute(statement, params).all()
     page = rows[:limit]
     next_cursor = None
@@ -137,13 +165,27 @@ def queue_page(
     return Page(page, next_cursor, pulled_at)
 
 
+def _merges_lazily() -> bool:
+    """Whether the database reads a compound's ordered branches in step and stops at its LIMIT (SQLite)."""
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
 @functools.lru_cache(maxsize=256)
-def _queue_statement(shops: int, since: bool, after: bool):
+def _queue_statement(shops: int, since: bool, after: bool, lazy_merge: bool):
     """queue_page's statement for this many shops, with or without ``since`` and a cursor: built once, with bound
-    parameters (shop_0.., status, since, after_ship_by, after_id, limit), so a pull neither builds nor keys it."""
+    parameters (shop_0.., status, since, after_ship_by, after_id, limit), so a pull neither builds nor keys it.
+
+    Each shop's next orders are a range of its (shop, status, ship_by) index, ids only; the page is the first
+    ``limit`` of them all. ``lazy_merge`` (SQLite): the branches are merged by the compound's own ORDER BY and
+    LIMIT, which SQLite runs as a merge of the index ranges that stops at the limit: no branch reads more than
+    the page needs and nothing is sorted (a third of the statement's time, two thirds with ``since``).
+    PostgreSQL plans that compound as whole ranges scanned and sorted (60 ms for 100,000 orders), so there each
+    branch keeps its own limit and the page sorts their union: bounded work everywhere.
+    """
     table = Order.__table__
-    selects = []
-    for n in range(shops):  # each shop's next orders: a range of its (shop, status, ship_by) index, ids only
+    limit = bindparam("limit", type_=Integer)
+    branches = []
+    for n in range(shops):
         query = select(table.c.id, table.c.ship_by).where(
             table.c.shop_id == bindparam(f"shop_{n}"), table.c.status == bindparam("status")
         )
@@ -154,18 +196,21 @@ def _queue_statement(shops: int, since: bool, after: bool):
                 table.c.ship_by >= bindparam("after_ship_by"),
                 or_(table.c.ship_by > bindparam("after_ship_by"), table.c.id > bindparam("after_id")),
             )
-        query = query.order_by(table.c.ship_by, table.c.id).limit(bindparam("limit", type_=Integer))
-        selects.append(query.subquery().select())
-    merged = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
-    page = (
-        select(merged.c.id).order_by(merged.c.ship_by, merged.c.id).limit(bindparam("limit", type_=Integer)).subquery()
-    )
+        branches.append(query)
+    if lazy_merge or shops == 1:
+        compound = union_all(*branches) if shops > 1 else branches[0]
+        key = compound.selected_columns
+        page = compound.order_by(key.ship_by, key.id).limit(limit).subquery()
+    else:
+        ranges = [query.order_by(table.c.ship_by, table.c.id).limit(limit).subquery().select() for query in branches]
+        merged = union_all(*ranges).subquery()
+        page = select(merged.c.id).order_by(merged.c.ship_by, merged.c.id).limit(limit).subquery()
     # Then the columns of those orders only.
-    return (
-        select(*(table.c[name] for name in QUEUE_COLUMNS))
-        .join_from(table, page, table.c.id == page.c.id)
-        .order_by(table.c.ship_by, table.c.id)
+    columns = (
+        type_coerce(table.c[name], _StoredUTC()).label(name) if name in _QUEUE_TIMES else table.c[name]
+        for name in QUEUE_COLUMNS
     )
+    return select(*columns).join_from(table, page, table.c.id == page.c.id).order_by(table.c.ship_by, table.c.id)
 
 
 def shop_orders_page(
@@ -269,22 +314,40 @@ def queue_order_dict(row, *, full: bool) -> dict[str, Any]:
     }
 
 
-def record_recipients_pulled(page: list, full_shop_ids: set[int], *, actor: User) -> None:
+_SHOP_ID, _ORDER_NO = QUEUE_COLUMNS.index("shop_id"), QUEUE_COLUMNS.index("platform_order_no")
+
+
+def queue_orders(rows: list, full_shop_ids: set[int]) -> tuple[list[dict[str, Any]], dict[int, list[str]]]:
+    """A queue_page's rows as the API's order objects, and per shop the numbers of those shown in full.
+
+    Recipients are in full in the shops of ``full_shop_ids`` while orders.details_open_to_couriers says so,
+    masked everywhere else. One pass that reads a row's shop and number by position: a Row's attribute costs
+    15 times its index (0.35 µs), and the page would ask 300 of them.
+    """
+    result = []
+    shown: dict[int, list[str]] = {}
+    for row in rows:
+        shop_id = row[_SHOP_ID]
+        full = shop_id in full_shop_ids and orders.details_open_to_couriers(row)
+        if full:
+            shown.setdefault(shop_id, []).append(row[_ORDER_NO])
+        result.append(queue_order_dict(row, full=full))
+    return result, shown
+
+
+def record_recipients_pulled(shown: dict[int, list[str]], *, actor: User) -> None:
     """One audit event per shop whose recipients left in full: the order numbers, as an export records them.
 
-    ``page``: orders or rows (``shop_id``, ``platform_order_no``). The events are written at once, in one
-    statement, with what audit.record gives an event (the request's address as the session stamps it).
+    ``shown``: per shop, the numbers of the orders shown in full (queue_orders). The events are written at
+    once, in one statement, with what audit.record gives an event (the request's address as the session
+    stamps it).
     """
-    by_shop: dict[int, list[str]] = {}
-    for order in page:
-        if order.shop_id in full_shop_ids:
-            by_shop.setdefault(order.shop_id, []).append(order.platform_order_no)
-    if not by_shop:
+    if not shown:
         return
     now = utcnow()
     ip = (request.remote_addr or "")[:45] if has_request_context() else ""
     db.session.execute(
-        insert(AuditEvent),
+        _audit_insert(),
         [
             {
                 "at": now,
@@ -296,9 +359,16 @@ def record_recipients_pulled(page: list, full_shop_ids: set[int], *, actor: User
                 "details": {"via": "api", "order_nos": order_nos},
                 "ip": ip,
             }
-            for shop_id, order_nos in by_shop.items()
+            for shop_id, order_nos in shown.items()
         ],
     )
+
+
+@functools.cache
+def _audit_insert():
+    """record_recipients_pulled's statement, built once: a Core insert into the audit table. Every column is
+    given, so the ORM's bulk path (its mapper and defaults, a fresh cache key per call) adds nothing but time."""
+    return insert(AuditEvent.__table__)
 
 
 # Shipping ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ and never widen what its owner may do: every request is also checked against the
 shops as they are at that moment (portal.permissions), so revoking a grant limits the token at once.
 """
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import ApiToken, Shop, User
@@ -160,14 +162,28 @@ def revoke_token(token: ApiToken, *, actor: User) -> None:
 
 
 def token_for(secret: str, now: datetime | None = None) -> ApiToken | None:
-    """The active token with this secret, of an enabled user; None otherwise (unknown, revoked, expired)."""
+    """The active token with this secret, of an enabled user; None otherwise (unknown, revoked, expired).
+
+    The owner comes in the same statement (every API request needs them: their state here, then as
+    current_user), so a call costs one query, not two.
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    token = db.session.scalar(_token_by_hash(), {"token_hash": hash_secret(secret)})
     now = now or utcnow()
     if token is None or token_status(token, now) != "active" or token.user.is_disabled:
         return None
     return token
+
+
+@functools.cache
+def _token_by_hash():
+    """token_for's statement, built once (each request would otherwise build it and key it again)."""
+    return (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user, innerjoin=True))
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
 
 
 def touch(token: ApiToken, now: datetime) -> bool:

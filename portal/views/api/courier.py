@@ -1,12 +1,12 @@
 """Courier API routes: my shops, the queue across them, print jobs, shipping in batch."""
 
-from flask import url_for
+from flask import abort, url_for
 from flask_login import current_user
 from spectree import Response
 
 from portal.extensions import db
 from portal.permissions import resolved, shops_where, token_allows
-from portal.services import api_orders, audit, labels, orders, printing, shops, waybills
+from portal.services import api_orders, audit, labels, printing, shops, waybills
 from portal.views import job_response
 from portal.views.api import bp, spec
 from portal.views.api.errors import require_json
@@ -65,8 +65,6 @@ def queue_list(query: QueueQuery):
     """
     grants = {grant.shop_id: grant for grant in shops.active_grants(current_user)}  # read once for this request
     if query.shop is not None and query.shop not in grants:
-        from flask import abort
-
         abort(404)
     shop_ids = [query.shop] if query.shop is not None else list(grants)
     page = api_orders.queue_page(
@@ -74,15 +72,10 @@ def queue_list(query: QueueQuery):
     )
     may_read = token_allows("recipients:read")
     full_shops = {shop_id for shop_id in shop_ids if may_read and grants[shop_id].view_recipient}
-    result = []
-    shown = set()
-    for row in page.orders:  # plain rows; the queue's states are unshipped, so no shop is loaded here
-        full = row.shop_id in full_shops and orders.details_open_to_couriers(row)
-        if full:
-            shown.add(row.shop_id)
-        result.append(api_orders.queue_order_dict(row, full=full))
+    # Plain rows; the queue's states are unshipped, so no shop is loaded to decide.
+    result, shown = api_orders.queue_orders(page.orders, full_shops)
     if shown:
-        api_orders.record_recipients_pulled(page.orders, shown, actor=_actor())
+        api_orders.record_recipients_pulled(shown, actor=_actor())
         db.session.commit()
     # Plain dicts checked once by pydantic's core (which then serializes them): cheaper than a model per order.
     return OrderPage.model_validate({"orders": result, "next_cursor": page.next_cursor, "pulled_at": page.pulled_at})
