@@ -83,6 +83,11 @@ def register_config(app: Flask, config, overrides: dict) -> None:
             "DATABASE_URL is not a database URL (postgresql://user:password@host/name or sqlite:////path/to/file)"
         ) from None
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):  # a file does not drop connections: no ping before each request's first statement
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            key: value for key, value in options.items() if key != "pool_pre_ping"
+        }
     if app.config["PORTAL_ENV"] == "production" and app.config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise RuntimeError(
             "SECRET_KEY is not set: set FLASK_SECRET_KEY in the environment or SECRET_KEY in instance/config.py"

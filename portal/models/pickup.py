@@ -19,6 +19,9 @@ class Pickup(Base):
     courier_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # Parcels scanned so far, counted up in each scan's transaction: the running count a scan shows would
+    # otherwise count the pickup's scans again on every scan.
+    scanned: Mapped[int] = mapped_column(default=0, server_default="0")
 
     shop: Mapped[Shop] = relationship()
     courier: Mapped[User] = relationship()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from portal.extensions import db
 from portal.models import Order, OrderStatus, Pickup, PickupScan, Shop, User
@@ -111,15 +111,14 @@ def start_pickup(shop: Shop, *, courier: User) -> Pickup:
 
 
 # A scan is the courier's hot path: Core statements built once, run on the session's connection (same
-# transaction), no ORM objects. One read finds the pickup's state, its count and the scanned orders.
+# transaction), no ORM objects. One read finds the pickup's state and the scanned orders.
 _order, _pickup, _scan, _shop = Order.__table__, Pickup.__table__, PickupScan.__table__, Shop.__table__
-_COUNT = select(func.count()).select_from(_scan).where(_scan.c.pickup_id == bindparam("pickup_id"))
 _SCAN_READ = (
     select(
         _pickup.c.shop_id.label("pickup_shop_id"),
         _pickup.c.ended_at,
+        _pickup.c.scanned,
         _shop.c.require_packed_for_pickup,
-        _COUNT.scalar_subquery().label("scanned"),
         _order.c.id,
         _order.c.shop_id,
         _order.c.status,
@@ -133,6 +132,19 @@ _SCAN_READ = (
 _ENDED = select(_pickup.c.ended_at).where(_pickup.c.id == bindparam("pickup_id"))
 _STATUS = select(_order.c.status).where(_order.c.id == bindparam("order_id"))
 _ADD_SCAN = insert(_scan)
+# The count goes up only while the pickup is open; the row lock it takes orders two phones scanning into one
+# pickup, and RETURNING gives each the count as of its own parcel.
+_COUNT_UP = (
+    update(_pickup)
+    .where(_pickup.c.id == bindparam("pickup_id"), _pickup.c.ended_at.is_(None))
+    .values(scanned=_pickup.c.scanned + 1)
+    .returning(_pickup.c.scanned)
+)
+_COUNT = select(_pickup.c.scanned).where(_pickup.c.id == bindparam("pickup_id"))
+
+
+def _pickup_ended() -> InvalidDataError:
+    return InvalidDataError(_("This pickup has ended. Start a new one."))
 
 
 def scanned_count(pickup_id: int) -> int:
@@ -151,12 +163,12 @@ def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
         candidates = read_scan(raw)
     except InvalidDataError:
         if connection.execute(_ENDED, {"pickup_id": pickup_id}).scalar() is not None:
-            raise InvalidDataError(_("This pickup has ended. Start a new one.")) from None
+            raise _pickup_ended() from None
         raise
     rows = connection.execute(_SCAN_READ, {"pickup_id": pickup_id, "candidates": candidates}).all()
     pickup = rows[0]
     if pickup.ended_at is not None:
-        raise InvalidDataError(_("This pickup has ended. Start a new one."))
+        raise _pickup_ended()
     order = _pick({pickup.pickup_shop_id}, candidates, [row for row in rows if row.id is not None])
     if order.status == OrderStatus.SHIPPED:
         return ScanResult(order.id, order.tracking_no, shipped=False, count=pickup.scanned)
@@ -175,9 +187,10 @@ def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
             return ScanResult(order.id, order.tracking_no, shipped=False, count=scanned_count(pickup_id))
         raise
     connection.execute(_ADD_SCAN, {"pickup_id": pickup_id, "order_id": order.id})
-    # The count read above plus this parcel: in the same transaction, so nothing in between (on SQLite the write
-    # would have failed; on PostgreSQL a parcel another phone added meanwhile shows on the next scan).
-    return ScanResult(order.id, order.tracking_no, shipped=True, count=pickup.scanned + 1)
+    count = connection.execute(_COUNT_UP, {"pickup_id": pickup_id}).scalar()
+    if count is None:  # ended by another request since the read above: the caller rolls the scan back
+        raise _pickup_ended()
+    return ScanResult(order.id, order.tracking_no, shipped=True, count=count)
 
 
 def pickups_of(shop: Shop):

@@ -139,6 +139,8 @@ def test_pickup_scan_ship_and_handover(app, world, login):
     pickup_id = pickup_url.rsplit("/", 1)[1]
     seller_view = login("seller1").get(f"/shops/{shop}/pickups/{pickup_id}").get_data(as_text=True)
     assert numbers[0] in seller_view
+    listing = login("seller1").get(f"/shops/{shop}/pickups").get_data(as_text=True)
+    assert '<td class="text-end">3</td>' in listing  # the parcels the pickup took
     # courier2 holds no ship switch... it does in shop A; but this pickup is not theirs.
     assert login("courier2").get(pickup_url).status_code == 404
 

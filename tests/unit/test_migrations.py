@@ -111,3 +111,47 @@ def test_downgrade_to_base_and_upgrade_again(migration_app):
     assert set(schema()) <= {"alembic_version"}
     upgrade()
     assert set(schema()) == set(db.metadata.tables) | {"alembic_version"}
+
+
+def insert_row(connection, table_name: str, **values) -> None:
+    """A row in a table as the schema stands at this revision: required columns not given get a plain value."""
+    from datetime import datetime
+
+    from sqlalchemy import Boolean, DateTime, Integer, MetaData, Table
+
+    table = Table(table_name, MetaData(), autoload_with=connection)
+    for column in table.columns:
+        if column.name in values or column.nullable or column.server_default is not None or column.primary_key:
+            continue
+        kind = column.type
+        values[column.name] = (
+            False
+            if isinstance(kind, Boolean)
+            else 0
+            if isinstance(kind, Integer)
+            else datetime(2026, 1, 1)
+            if isinstance(kind, DateTime)
+            else ""
+        )
+    connection.execute(table.insert().values(**values))
+
+
+def test_pickups_made_before_the_counter_get_their_count(migration_app):
+    """4ebd19707ca9 adds pickup.scanned: pickups already there count their scans."""
+    from sqlalchemy import text
+
+    with alembic_logging():
+        flask_migrate.upgrade(revision="bdd2f9a9800c")
+    with db.engine.begin() as connection:
+        insert_row(connection, "user", id=1, username="courier")
+        insert_row(connection, "shop", id=1, name="shop", owner_id=1)
+        for order_id in (1, 2, 3):
+            insert_row(connection, "order", id=order_id, shop_id=1, platform_order_no=f"P{order_id}", status="shipped")
+        for pickup_id in (1, 2):
+            insert_row(connection, "pickup", id=pickup_id, shop_id=1, courier_id=1)
+        for order_id in (1, 2, 3):
+            insert_row(connection, "pickup_scan", pickup_id=1, order_id=order_id)
+    upgrade()
+    with db.engine.connect() as connection:
+        counts = dict(connection.execute(text("SELECT id, scanned FROM pickup ORDER BY id")).all())
+    assert counts == {1: 3, 2: 0}
