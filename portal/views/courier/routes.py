@@ -60,20 +60,21 @@ QUEUE_PER_PAGE = 50
 
 
 class _RowPage(Pagination):
-    """A page of plain rows counted in the same statement (count(*) over the whole filtered set); a separate
-    count only for a page past the end, which has no row to carry it."""
+    """A page of plain rows (_QUEUE_COLUMNS) of a filtered, ordered select of orders, and their total.
+
+    The page's ids come first, ordered and limited, from the (shop, status, ship_by) index alone; then the
+    columns of those orders only. The total is a count of its own, which the index also answers alone.
+    (Reading the columns of every matching order to sort and count them cost 45 ms for 10 shops' 20,000
+    waiting orders on SQLite; this costs 2 ms.)
+    """
 
     def _query_items(self) -> list:
         query = self._query_args["select"]
-        rows = db.session.execute(
-            query.add_columns(func.count().over().label("total_count")).limit(self.per_page).offset(self._query_offset)
-        ).all()
-        self._counted = rows[0].total_count if rows else None
-        return rows
+        ids = query.with_only_columns(Order.id).limit(self.per_page).offset(self._query_offset).subquery()
+        rows = select(*_QUEUE_COLUMNS).join(ids, Order.id == ids.c.id).order_by(Order.ship_by, Order.id)
+        return db.session.execute(rows).all()
 
     def _query_count(self) -> int:
-        if self._counted is not None:
-            return self._counted
         query = self._query_args["select"]
         return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
@@ -103,7 +104,7 @@ _PLACEHOLDER_CITIES = frozenset(("市辖区", "县", "直辖县"))  # no city of
 
 def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str]) -> list[_QueueRow]:
     """The page's rows, masked; detail links from one url_for per shop (url_for_ids), times from _short_times.
-    The rows are unpacked by position (_QUEUE_COLUMNS, then the page's count): a Row's attribute costs ~0.5 µs."""
+    The rows are unpacked by position (_QUEUE_COLUMNS): a Row's attribute costs ~0.5 µs."""
     now = utcnow()
     short_time = _short_times()
     detail_urls: dict[int, Callable[[int], str]] = {}
@@ -121,7 +122,6 @@ def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str])
         district,
         flagged,
         tracking,
-        *_count,
     ) in rows:
         detail_url = detail_urls.get(shop_id)
         if detail_url is None:
@@ -225,11 +225,9 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
     # Searching by recipient only where every shop searched lets this courier see recipients:
     # otherwise a yes/no answer to "138..." would reveal the digits the list masks.
     search_recipient = all(grant_shops[shop_id_].view_recipient for shop_id_ in shop_ids)
-    query = orders.filtered_orders(
-        shop_ids,
-        orders.OrderFilter(status=state, q=request.args.get("q", ""), search_recipient=search_recipient),
-    ).with_only_columns(*_QUEUE_COLUMNS)
+    wanted = orders.OrderFilter(status=state, q=request.args.get("q", ""), search_recipient=search_recipient)
     page_no = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    query = orders.filtered_orders(shop_ids, wanted)
     page = _RowPage(page=page_no, per_page=QUEUE_PER_PAGE, error_out=False, select=query)
     # Whether any shown shop's grant has the switch: shops_where's answer, from the grants read above.
     shown = [grant_shops[id_] for id_ in shop_ids]
