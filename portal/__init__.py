@@ -12,6 +12,8 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from portal import cli, errors, overload, permissions
 from portal.config import CONFIGS, DEV_SECRET_KEY
@@ -105,8 +107,14 @@ def select_locale() -> Locale:
     elif session.get("locale") in languages:
         code = session["locale"]
     else:
-        code = request.accept_languages.best_match(languages) or languages[0]
+        code = _best_language(request.headers.get("Accept-Language", ""), tuple(languages))
     return _parsed_locale(code)
+
+
+@functools.lru_cache(maxsize=256)
+def _best_language(header: str, languages: tuple[str, ...]) -> str:
+    """The browser's choice among ours: a browser sends the same header on every request, so parse it once."""
+    return parse_accept_header(header, LanguageAccept).best_match(languages) or languages[0]
 
 
 @functools.cache
