@@ -314,9 +314,10 @@ class _OrderReader:
         with _open_rows(self.path, "orders_file") as rows, closing(self.seen):
             self.header = _read_header(rows, ORDER_COLUMNS, ORDER_REQUIRED, "orders_file")
             with _item_store(self.items_path, self.report) as self.items:
-                chunk: list[tuple[int, dict[str, Any]]] = []
+                row_of = self.header.row
+                chunk: list[tuple[int, tuple[Any, ...]]] = []
                 for number, cells in rows:
-                    chunk.append((number, self.header.values(cells)))
+                    chunk.append((number, row_of(cells)))
                     if len(chunk) == CHUNK_ROWS:
                         yield self._validate(chunk)
                         chunk = []
@@ -325,16 +326,18 @@ class _OrderReader:
                 if self.items is not None:
                     self.items.note_unmatched(self.seen, self.report)
 
-    def _validate(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[orders.OrderInput]:
+    def _validate(self, chunk: list[tuple[int, tuple[Any, ...]]]) -> list[orders.OrderInput]:
+        """The chunk's valid pending orders. Rows are tuples in ORDER_COLUMNS order (``_Header.row``), not dicts:
+        this runs for every row of the file."""
         report, heading = self.report, self.header.heading
-        cleaned = [(number, values, clean_text(values["order_no"])) for number, values in chunk]
+        cleaned = [(number, cells, clean_text(cells[_ORDER_NO])) for number, cells in chunk]
         # First rows of this chunk's numbers in earlier chunks, then in this one.
         first_rows = self.seen.first_rows([order_no for _, _, order_no in cleaned if order_no])
         new_rows: dict[str, int] = {}
         pending = []
-        for number, values, order_no in cleaned:
-            report.rows += 1
-            status = clean_text(values["status"])
+        report.rows += len(cleaned)
+        for number, cells, order_no in cleaned:
+            status = clean_text(cells[_STATUS])
             is_pending = _is_pending(status)
             if _EXCEL_NUMBER.match(order_no):
                 if is_pending:
@@ -364,27 +367,28 @@ class _OrderReader:
                     status = "…"  # a file of made-up statuses must not grow the report without end
                 report.not_pending[status] = report.not_pending.get(status, 0) + 1
                 continue
-            pending.append((number, order_no, values))
+            pending.append((number, order_no, cells))
         self.seen.add(new_rows)
         items_of = self.items.items_for([no for _, no, _ in pending if no]) if self.items is not None else {}
         valid = []
-        for number, order_no, values in pending:
-            data = _order_data(values)
+        for number, order_no, cells in pending:
+            data = _order_data(cells)
             items = items_of.get(order_no)
             if items:
                 data["items"] = items
             order, errors = orders.validate_order(data)
             if errors:
                 for field_name, message in errors:
-                    report.add_invalid("orders", number, self._column(field_name, values), message)
+                    report.add_invalid("orders", number, self._column(field_name, cells), message)
                 continue
             if items:
                 report.orders_with_items += 1
             valid.append(order)
         return valid
 
-    def _column(self, field_name: str, values: dict[str, Any]) -> str:
+    def _column(self, field_name: str, cells: tuple[Any, ...]) -> str:
         """The heading, as written in the file, of the column a validate_order field came from."""
+        values = dict(zip(self.header.keys, cells, strict=True))
         if field_name == "recipient_phone":
             key = "landline" if not clean_text(values["mobile"]) and clean_text(values["landline"]) else "mobile"
             if key not in self.header.index:  # a file with 联系电话 only
@@ -396,22 +400,41 @@ class _OrderReader:
         return self.header.heading.get(key, field_name)
 
 
-def _order_data(values: dict[str, Any]) -> dict[str, Any]:
-    """A row's cells as the dict validate_order takes."""
-    address = values["address_modified"] if clean_text(values["address_modified"]) else values["address"]
-    phone = values["mobile"] if clean_text(values["mobile"]) else values["landline"]
+# Positions in a row of the orders file as _Header.row gives it (ORDER_COLUMNS order).
+_ORDER_KEYS = tuple(column.key for column in ORDER_COLUMNS)
+_ORDER_NO, _STATUS = _ORDER_KEYS.index("order_no"), _ORDER_KEYS.index("status")
+
+
+def _order_data(cells: tuple[Any, ...]) -> dict[str, Any]:
+    """A row's cells (in ORDER_COLUMNS order) as the dict validate_order takes."""
+    (
+        order_no,
+        buyer_nick,
+        recipient_name,
+        address,
+        address_modified,
+        mobile,
+        landline,
+        _status,
+        paid_at,
+        item_title,
+        quantity,
+        buyer_message,
+        seller_memo,
+        amount,
+    ) = cells
     return {
-        "platform_order_no": values["order_no"],
-        "recipient_name": values["recipient_name"],
-        "recipient_phone": phone,
-        "address": address,
-        "paid_at": values["paid_at"],
-        "buyer_nick": values["buyer_nick"],
-        "item_title": values["item_title"],
-        "quantity": values["quantity"],
-        "amount": values["amount"],
-        "buyer_message": values["buyer_message"],
-        "seller_memo": values["seller_memo"],
+        "platform_order_no": order_no,
+        "recipient_name": recipient_name,
+        "recipient_phone": mobile if clean_text(mobile) else landline,
+        "address": address_modified if clean_text(address_modified) else address,
+        "paid_at": paid_at,
+        "buyer_nick": buyer_nick,
+        "item_title": item_title,
+        "quantity": quantity,
+        "amount": amount,
+        "buyer_message": buyer_message,
+        "seller_memo": seller_memo,
     }
 
 
@@ -567,18 +590,22 @@ class _Header:
 
     def __post_init__(self) -> None:
         self.width = max(self.index.values()) + 1
-        # Missing columns read the "" appended to each row by values().
+        # Missing columns read the "" appended to each row by row().
         self._get = itemgetter(*(self.index.get(key, -1) for key in self.keys))
 
-    def values(self, cells: list[Any]) -> dict[str, Any]:
-        """column key -> the row's cell ("" when the row is short or the file has no such column).
+    def row(self, cells: list[Any]) -> tuple[Any, ...]:
+        """The row's cells in ``keys`` order ("" when the row is short or the file has no such column).
 
         Pads ``cells`` in place (each row is a fresh list).
         """
         if len(cells) < self.width:
             cells.extend([""] * (self.width - len(cells)))
         cells.append("")
-        return dict(zip(self.keys, self._get(cells), strict=True))
+        return self._get(cells)
+
+    def values(self, cells: list[Any]) -> dict[str, Any]:
+        """column key -> the row's cell, as ``row`` reads it."""
+        return dict(zip(self.keys, self.row(cells), strict=True))
 
 
 def _heading_key(heading: Any) -> str:
@@ -705,7 +732,8 @@ def _csv_rows(text: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     # Numbered by record, not by line: a quoted cell may span lines, and Excel shows it as one row.
     for number, cells in enumerate(csv.reader(chain([first], lines), delimiter=delimiter), start=1):
-        if "".join(cells).strip():
+        # Blank = no cell holds anything but spaces; a filled first cell (the order number) settles it without the join.
+        if cells and (cells[0].strip() or "".join(cells).strip()):
             yield number, cells
 
 

@@ -34,6 +34,8 @@ TEXT_LIMITS = {
     "buyer_message": 2000,
     "seller_memo": 2000,
 }
+# The text fields validate_order reads, with their limits (item_summary is made from the items).
+_INPUT_TEXTS = tuple((key, limit) for key, limit in TEXT_LIMITS.items() if key != "item_summary")
 
 # action -> (states it may start from, state it ends in)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -98,17 +100,23 @@ class SaveResult:
 
 def clean_text(value) -> str:
     """Text as a spreadsheet gives it: ``="123"`` and a leading ``'`` unwrapped, spaces trimmed."""
-    if value is None:
+    if value.__class__ is str:  # nearly every call (each cell of an import, several times): no str() call
+        text = value.strip()
+    elif value is None:
         return ""
-    text = str(value).strip()
-    if text[:1] == "=":
-        if text.startswith('="') and text.endswith('"'):
-            return text[2:-1].strip()
-    elif text[:1] == "'":
+    else:
+        text = str(value).strip()
+    if text[:1] not in _WRAPPERS:
+        return text
+    if text[0] == "'":
         return text[1:].strip()
+    if text.startswith('="') and text.endswith('"'):
+        return text[2:-1].strip()
     return text
 
 
+# First characters clean_text looks further at.
+_WRAPPERS = frozenset("='")
 _PHONE_NOISE = re.compile(r"[\s()（）]")
 
 
@@ -181,13 +189,13 @@ def validate_order(data: dict) -> tuple[OrderInput | None, list[tuple[str, str]]
         errors.append(("platform_order_no", _("The order number is missing.")))
     elif not ORDER_NO_RE.match(order_no):
         errors.append(("platform_order_no", _("The order number may only hold letters, digits, - and _.")))
-    texts = {key: clean_text(data.get(key)) for key in TEXT_LIMITS if key != "item_summary"}
+    texts = {key: clean_text(data.get(key)) for key, _limit in _INPUT_TEXTS}
     for key in ("recipient_name", "address"):
         if not texts[key]:
             errors.append((key, _("This field is required.")))
-    for key, text in texts.items():
-        if len(text) > TEXT_LIMITS[key]:
-            errors.append((key, _("Longer than %(n)d characters.", n=TEXT_LIMITS[key])))
+    for key, limit in _INPUT_TEXTS:
+        if len(texts[key]) > limit:
+            errors.append((key, _("Longer than %(n)d characters.", n=limit)))
     phone = normalize_phone(data.get("recipient_phone", ""))
     if not phone:
         errors.append(("recipient_phone", _("The phone number is missing.")))
@@ -245,36 +253,54 @@ def _quantity(value) -> int | None:
 
 def validate_items(data: dict) -> tuple[list[ItemInput], list[tuple[str, str]]]:
     raw_items = data.get("items")
+    errors: list[tuple[str, str]] = []
     if raw_items is None:
+        # One item from item_title + quantity (an export row): no price, SKU or attributes.
         title = clean_text(data.get("item_title"))
-        raw_items = [{"title": title, "quantity": data.get("quantity")}] if title else []
+        item = _validate_item(errors, 1, title, data.get("quantity")) if title else None
+        return ([item] if item else []), errors
     if not isinstance(raw_items, list):
         return [], [("items", _("Items must be a list."))]
-    items, errors = [], []
+    items = []
     for index, raw in enumerate(raw_items, start=1):
         if not isinstance(raw, dict):
             errors.append(("items", _("Item %(n)d is not an object.", n=index)))
             continue
-        title = clean_text(raw.get("title"))[:300]
-        quantity = _quantity(raw.get("quantity"))
-        price = parse_money(raw.get("price"))
-        if not title:
-            errors.append(("items", _("Item %(n)d has no title.", n=index)))
-        if quantity is None:
-            errors.append(("quantity", _("The quantity must be a whole number from 1 to 100000.")))
-        if price is None:
-            errors.append(("items", _("Item %(n)d has a price that is not an amount.", n=index)))
-        if title and quantity and price is not None:
-            items.append(
-                ItemInput(
-                    title=title,
-                    quantity=quantity,
-                    sku=clean_text(raw.get("sku"))[:80],
-                    attributes=clean_text(raw.get("attributes"))[:300],
-                    price_cents=price,
-                )
-            )
+        get = raw.get
+        item = _validate_item(errors, index, get("title"), get("quantity"), get("price"), get("sku"), get("attributes"))
+        if item:
+            items.append(item)
     return items, errors
+
+
+def _validate_item(
+    errors: list[tuple[str, str]],
+    index: int,
+    title_raw,
+    quantity_raw,
+    price_raw=None,
+    sku_raw=None,
+    attributes_raw=None,
+) -> ItemInput | None:
+    """Item ``index`` from its raw values, or None; its problems are appended to ``errors``.
+
+    Positional values rather than a dict, and no parsing of absent values (an export row has no price, SKU or
+    attributes): it runs once per row of an import.
+    """
+    title = clean_text(title_raw)[:300]
+    quantity = _quantity(quantity_raw)
+    price = 0 if price_raw is None else parse_money(price_raw)  # parse_money(None) is 0
+    if not title:
+        errors.append(("items", _("Item %(n)d has no title.", n=index)))
+    if quantity is None:
+        errors.append(("quantity", _("The quantity must be a whole number from 1 to 100000.")))
+    if price is None:
+        errors.append(("items", _("Item %(n)d has a price that is not an amount.", n=index)))
+    if title and quantity and price is not None:
+        sku = "" if sku_raw is None else clean_text(sku_raw)[:80]
+        attributes = "" if attributes_raw is None else clean_text(attributes_raw)[:300]
+        return ItemInput(title, quantity, sku, attributes, price)
+    return None
 
 
 # Saving ----------------------------------------------------------------------------------------
@@ -310,23 +336,23 @@ def save_orders(
             pending[order_id] = tuple(content)
     places = regions.parse_addresses([o.address for o in inputs])
     now = utcnow()
+    promise = timedelta(hours=shop.promise_hours)  # ship_by_for, read from the shop once per batch
     auto = exemptions.AutoRegions.for_shop(shop)
+    new_columns = {
+        "shop_id": shop.id,
+        "status": OrderStatus.PENDING,
+        "source": source,
+        "created_at": now,
+        "import_batch_id": import_batch_id,
+    }
     new_rows, updates, items_of = [], [], {}
     for order, place in zip(inputs, places, strict=True):
-        row = _order_row(shop, order, place, now)
+        row = _order_row(order, place, promise, now)
         order_id = known.get(order.platform_order_no)
         if order_id is None:
-            new_rows.append(
-                {
-                    **row,
-                    **auto.columns(row),
-                    "shop_id": shop.id,
-                    "status": OrderStatus.PENDING,
-                    "source": source,
-                    "created_at": now,
-                    "import_batch_id": import_batch_id,
-                }
-            )
+            row.update(auto.columns(row))
+            row.update(new_columns)
+            new_rows.append(row)
         elif order_id in pending:
             updates.append({**row, "id": order_id})
             items_of[order_id] = order.items
@@ -453,7 +479,8 @@ def _stored_items(order_ids: list[int]) -> dict[int, tuple]:
     return {order_id: tuple(values) for order_id, values in stored.items()}
 
 
-def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", now: datetime) -> dict:
+def _order_row(order: OrderInput, place: "regions.ParsedAddress", promise: timedelta, now: datetime) -> dict:
+    """An order's columns from its input and parsed address; ``promise`` is the shop's (``ship_by_for``)."""
     return {
         "platform_order_no": order.platform_order_no,
         "buyer_nick": order.buyer_nick,
@@ -475,7 +502,7 @@ def _order_row(shop: Shop, order: OrderInput, place: "regions.ParsedAddress", no
         "buyer_message": order.buyer_message,
         "seller_memo": order.seller_memo,
         "paid_at": order.paid_at,
-        "ship_by": ship_by_for(shop, order.paid_at),
+        "ship_by": order.paid_at + promise,
         "updated_at": now,
     }
 

@@ -100,16 +100,17 @@ def parse_addresses(texts: list[str]) -> list[ParsedAddress]:
 def _parse_addresses(texts: list[str], *, fast_path: bool) -> list[ParsedAddress]:
     """``parse_addresses``; ``fast_path=False`` sends every address to cnloc (the reference the tests compare to)."""
     split = [_split_postcode(text) for text in texts]
-    fast: dict[tuple[str, str], ParsedAddress] = {}  # (body, postcode) -> parsed, postcode included
-    rest: dict[str, None] = {}  # bodies for cnloc, in order
-    for body, postcode in dict.fromkeys(split):
-        parsed = _fast_parse(body, postcode) if fast_path else None
-        if parsed is None:
-            rest[body] = None
-        else:
-            fast[body, postcode] = parsed
-    slow = dict(zip(rest, _parse_unique(list(rest)), strict=True))
-    return [fast.get(pair) or _with_postcode(slow[pair[0]], pair[1]) for pair in split]
+    parsed: dict[tuple[str, str], ParsedAddress | None] = dict.fromkeys(split)  # (body, postcode) -> parsed
+    if fast_path:
+        for pair in parsed:
+            parsed[pair] = _fast_parse(*pair)
+    rest = list(dict.fromkeys(body for (body, _postcode), place in parsed.items() if place is None))
+    if rest:
+        slow = dict(zip(rest, _parse_unique(rest), strict=True))
+        for pair, place in parsed.items():
+            if place is None:
+                parsed[pair] = _with_postcode(slow[pair[0]], pair[1])
+    return [parsed[pair] for pair in split]  # every pair is parsed by now
 
 
 def _split_postcode(text: str) -> tuple[str, str]:
@@ -290,28 +291,21 @@ def _fast_parse(body: str, postcode: str = "") -> ParsedAddress | None:
     head = _fast_head(tuple(parts[:3]))
     if head is None:
         return None
-    province, city, district, used = head
+    used, stops, divisions = head
     detail = " ".join(parts[used:]).lstrip(_SEPARATORS)
     # The cnloc path would also cut 其它区 (and after 湖北省 仙桃市, 仙桃市 once more) off the detail: ask cnloc.
-    if detail.startswith((*_NO_DISTRICT, district.name) if district else _NO_DISTRICT):
+    if detail.startswith(stops):
         return None
-    return ParsedAddress(
-        province=province.name,
-        city=city.name,
-        district=district.name if district else "",
-        province_code=province.code,
-        city_code=city.code,
-        district_code=district.code if district else "",
-        detail=detail,
-        postcode=postcode,
-    )
+    return ParsedAddress(*divisions, detail, postcode)
 
 
 @lru_cache(maxsize=4096)
-def _fast_head(head: tuple[str, ...]) -> tuple[Region, Region, Region | None, int] | None:
-    """(province, city, district or None, tokens they take) for an address's first three tokens, or None: ask cnloc.
+def _fast_head(head: tuple[str, ...]) -> tuple[int, tuple[str, ...], tuple[str, ...]] | None:
+    """For an address's first three tokens: (tokens the divisions take, detail openings that must go to cnloc
+    instead, the six division fields of ParsedAddress in order), or None: ask cnloc.
 
-    Cached (bounded): an import repeats the same few thousand ``省 市 区`` heads; the region table never changes.
+    Cached (bounded): an import repeats the same few thousand ``省 市 区`` heads, so each row only splits off its
+    detail; the region table never changes.
     """
     index = _fast_index()
     province = index.provinces.get(head[0])
@@ -319,7 +313,16 @@ def _fast_head(head: tuple[str, ...]) -> tuple[Region, Region, Region | None, in
     if province is None or found is None:
         return None
     city, district, rest = found
-    return province, city, district, len(head) - len(rest)
+    stops = (*_NO_DISTRICT, district.name) if district else _NO_DISTRICT
+    divisions = (
+        province.name,
+        city.name,
+        district.name if district else "",
+        province.code,
+        city.code,
+        district.code if district else "",
+    )
+    return len(head) - len(rest), stops, divisions
 
 
 def _fast_levels(
