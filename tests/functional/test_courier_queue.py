@@ -64,3 +64,13 @@ def test_one_shop_and_the_masks(app, world, login):
     assert f"{PER_SHOP} orders" in page
     assert "13912345678" not in page and "欧阳娜娜" not in page  # the list masks the buyer
     assert "139******78" in page and "浙江省 杭州市 西湖区" in page
+
+
+def test_a_search_pages_and_counts_its_matches(app, world, login):
+    waiting_orders(app, world)
+    courier = login("courier1")
+    found = courier.get("/courier/queue?status=&q=Q004").get_data(as_text=True)
+    assert listed(found) == [f"Q{n:04d}" for n in range(40, 50)]
+    assert "10 orders" in found
+    beyond = courier.get("/courier/queue?status=&q=Q004&page=2").get_data(as_text=True)
+    assert listed(beyond) == [] and "10 orders" in beyond
