@@ -22,7 +22,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, CourierCompany, Order, OrderStatus, Shop, User
 from portal.models.base import utcnow
 from portal.services import audit, orders, privacy, tracking_import
-from portal.services.errors import ConflictError, InvalidDataError
+from portal.services.errors import InvalidDataError
 
 # Pages ------------------------------------------------------------------------------------------
 
@@ -372,55 +372,6 @@ def _audit_insert():
 
 
 # Shipping ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShipOutcome:
-    order_id: int
-    result: str  # shipped, already_shipped, refused, not_found
-    status: str | None
-    detail: str
-
-
-def ship_orders(
-    order_ids: list[int], *, allowed_shop_ids: set[int], visible_shop_ids: set[int], actor: User
-) -> list[ShipOutcome]:
-    """Mark each order shipped where it may ship now; one outcome per order, in the order given.
-
-    Idempotent: an order already shipped says so and changes nothing. An order of a shop where the
-    actor holds no grant is ``not_found``; one where the grant lacks "mark shipped" is ``refused``.
-    Each shipment is its own savepoint, so one refusal does not undo the others.
-    """
-    wanted = list(dict.fromkeys(order_ids))
-    found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(wanted)))}
-    outcomes, shipped = [], []
-    for order_id in wanted:
-        order = found.get(order_id)
-        if order is None or order.shop_id not in visible_shop_ids:
-            outcomes.append(ShipOutcome(order_id, "not_found", None, _("No such order in your shops.")))
-            continue
-        if order.shop_id not in allowed_shop_ids:
-            detail = _("Your sub-account in this shop may not mark parcels shipped.")
-            outcomes.append(ShipOutcome(order_id, "refused", order.status, detail))
-            continue
-        if order.status == OrderStatus.SHIPPED:
-            outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
-            continue
-        action = "ship" if order.shop.require_packed_for_pickup else "ship_unpacked"
-        try:
-            with db.session.begin_nested():
-                orders.transition(order, action, actor=actor, shipped_at=utcnow())
-        except ConflictError as error:
-            db.session.refresh(order)
-            if order.status == OrderStatus.SHIPPED:  # someone else shipped it a moment ago
-                outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
-            else:
-                outcomes.append(ShipOutcome(order_id, "refused", order.status, error.message))
-            continue
-        outcomes.append(ShipOutcome(order_id, "shipped", order.status, ""))
-        shipped.append(order)
-    audit.record_per_shop("orders_shipped", shipped, actor=actor, via="api")
-    return outcomes
 
 
 # Tracking numbers -------------------------------------------------------------------------------

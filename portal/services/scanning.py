@@ -240,22 +240,52 @@ def waiting_by_shop(shop_ids: set[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def ship_selected(order_ids: list[int], *, allowed_shop_ids: set[int], actor: User) -> dict[str, int]:
-    """Batch "mark shipped": each order that may ship now ships; the rest are counted by reason."""
-    counts = {"shipped": 0, "already": 0, "refused": 0}
-    for order in db.session.scalars(select(Order).where(Order.id.in_(order_ids))):
+@dataclass(frozen=True)
+class ShipOutcome:
+    order_id: int
+    result: str  # shipped, already_shipped, refused, not_found
+    status: str | None
+    detail: str
+
+
+def ship_orders(
+    order_ids: list[int], *, allowed_shop_ids: set[int], visible_shop_ids: set[int], actor: User, via: str
+) -> list[ShipOutcome]:
+    """Mark each order shipped where it may ship now; one outcome per order, in the order given. The queue's
+    "mark selected shipped" and the API's shipOrders both come here (``via``: "page" or "api").
+
+    Idempotent: an order already shipped says so and changes nothing. An order of a shop where the
+    actor holds no grant is ``not_found``; one where the grant lacks "mark shipped" is ``refused``.
+    Each shipment is its own savepoint, so one refusal does not undo the others. One audit event per
+    shop names what shipped. The caller commits.
+    """
+    wanted = list(dict.fromkeys(order_ids))
+    found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(wanted)))}
+    outcomes, shipped = [], []
+    for order_id in wanted:
+        order = found.get(order_id)
+        if order is None or order.shop_id not in visible_shop_ids:
+            outcomes.append(ShipOutcome(order_id, "not_found", None, _("No such order in your shops.")))
+            continue
         if order.shop_id not in allowed_shop_ids:
-            counts["refused"] += 1
+            detail = _("Your sub-account in this shop may not mark parcels shipped.")
+            outcomes.append(ShipOutcome(order_id, "refused", order.status, detail))
             continue
         if order.status == OrderStatus.SHIPPED:
-            counts["already"] += 1
+            outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
             continue
         action = "ship" if order.shop.require_packed_for_pickup else "ship_unpacked"
         try:
             with db.session.begin_nested():
                 orders.transition(order, action, actor=actor, shipped_at=utcnow())
-        except ConflictError:
-            counts["refused"] += 1
+        except ConflictError as error:
+            db.session.refresh(order)
+            if order.status == OrderStatus.SHIPPED:  # someone else shipped it a moment ago
+                outcomes.append(ShipOutcome(order_id, "already_shipped", order.status, _("Already shipped.")))
+            else:
+                outcomes.append(ShipOutcome(order_id, "refused", order.status, error.message))
             continue
-        counts["shipped"] += 1
-    return counts
+        outcomes.append(ShipOutcome(order_id, "shipped", order.status, ""))
+        shipped.append(order)
+    audit.record_per_shop("orders_shipped", shipped, actor=actor, via=via)
+    return outcomes

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus, Shop, User
+from portal.models import AuditEvent, Order, OrderStatus, Shop, User
 from portal.services import printing, waybills
 
 
@@ -152,9 +152,18 @@ def test_batch_mark_shipped_and_dashboard(app, world, login):
         db.session.execute(update(Order).where(Order.tracking_no.in_(numbers[:2])).values(status=OrderStatus.PACKED))
         db.session.commit()
         ids = list(db.session.scalars(select(Order.id).where(Order.tracking_no.in_(numbers))))
-    response = login("courier1").post("/courier/ship-selected", data={"order_ids": [str(i) for i in ids]})
+    courier = login("courier1")
+    response = courier.post("/courier/ship-selected", data={"order_ids": [str(i) for i in ids]})
     assert response.status_code == 302
     assert [status_of(app, n) for n in numbers] == [OrderStatus.SHIPPED, OrderStatus.SHIPPED, OrderStatus.LABELLED]
+    message = courier.get(response.headers["Location"]).get_data(as_text=True)
+    assert "2 shipped, 0 had already shipped, 1 could not ship" in message
+    with app.app_context():  # audited as the API's shipOrders is: the shop, who, which orders
+        (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "orders_shipped"))
+        assert event.shop_id == shop and event.details["via"] == "page"
+        assert sorted(event.details["order_nos"]) == sorted(
+            db.session.scalars(select(Order.platform_order_no).where(Order.tracking_no.in_(numbers[:2])))
+        )
     board = login("seller1").get(f"/shops/{shop}").get_data(as_text=True)
     assert 'id="dashboard"' in board and 'id="late-rate"' in board
     with app.app_context():

@@ -6,7 +6,7 @@ from spectree import Response
 
 from portal.extensions import db
 from portal.permissions import resolved, shops_where, token_allows
-from portal.services import api_orders, audit, labels, printing, shops, waybills
+from portal.services import api_orders, audit, labels, printing, scanning, shops, waybills
 from portal.views import job_response
 from portal.views.api import bp, spec
 from portal.views.api.errors import require_json
@@ -167,11 +167,12 @@ def orders_ship(json: ShipIn):
     """
     json = require_json(json)
     visible = {grant.shop_id for grant in shops.active_grants(current_user)}
-    outcomes = api_orders.ship_orders(
+    outcomes = scanning.ship_orders(
         json.order_ids,
         allowed_shop_ids=shops_where(current_user, "mark_shipped"),
         visible_shop_ids=visible,
         actor=_actor(),
+        via="api",
     )
     db.session.commit()
     counts = {key: sum(1 for o in outcomes if o.result == key) for key in ("shipped", "already_shipped", "refused")}

@@ -462,9 +462,20 @@ def handover(pickup_id: int):
 @bp.post("/ship-selected")
 def ship_selected():
     """Batch "mark shipped" from the queue, as far as each shop's grant and pickup rule allow."""
-    ids = ids_from(request.form.getlist("order_ids"))
-    counts = scanning.ship_selected(ids, allowed_shop_ids=shops_where(current_user, "mark_shipped"), actor=_actor())
+    outcomes = scanning.ship_orders(
+        ids_from(request.form.getlist("order_ids")),
+        allowed_shop_ids=shops_where(current_user, "mark_shipped"),
+        visible_shop_ids={grant.shop_id for grant in shops.active_grants(current_user)},
+        actor=_actor(),
+        via="page",
+    )
     db.session.commit()
+    results = [outcome.result for outcome in outcomes]
+    counts = {
+        "shipped": results.count("shipped"),
+        "already": results.count("already_shipped"),
+        "refused": results.count("refused") + results.count("not_found"),
+    }
     flash(
         _(
             "%(shipped)d shipped, %(already)d had already shipped, %(refused)d could not ship (not packed, "
