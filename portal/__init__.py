@@ -186,7 +186,7 @@ def register_template_globals(app: Flask) -> None:
 
     app.jinja_env.globals.update(languages=app_languages, get_locale=get_locale, utcnow=utcnow)
     app.context_processor(nav.context)
-    from portal.services import exemptions, orders, privacy
+    from portal.services import exemptions, orders, privacy, regions
 
     app.jinja_env.globals.update(
         scope_labels=exemptions.SCOPE_LABELS,
@@ -196,6 +196,7 @@ def register_template_globals(app: Flask) -> None:
         exemption_labels=exemptions.EXEMPTION_LABELS,
         report_status_labels=exemptions.STATUS_LABELS,
         report_kind_labels=exemptions.KIND_LABELS,
+        destination_text=regions.destination,
     )
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",

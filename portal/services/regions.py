@@ -46,6 +46,12 @@ _CITY_PLACEHOLDERS = ("市辖区", "县", "直辖县")
 _CITY_PLACEHOLDER_SPELLINGS = ("省直辖县级行政区划", "自治区直辖县级行政区划", "直辖县级行政区划", "市辖区")
 
 
+def destination(province: str, city: str, district: str) -> str:
+    """Where an order goes, as the pages show it: 浙江省 杭州市 西湖区; a placeholder city (市辖区, 县, 直辖县) or
+    none is left out (北京市 朝阳区, 湖北省 仙桃市)."""
+    return f"{province} {'' if not city or city in _CITY_PLACEHOLDERS else f'{city} '}{district}"
+
+
 @dataclass(frozen=True)
 class ParsedAddress:
     """A buyer address split into divisions ("" when unknown) and the rest."""

@@ -468,3 +468,17 @@ def test_covers_parsed_addresses():
     assert not covers("429005", xiantao.code)
     assert covers("110100", parse_address("北京市 北京市 建国路 88 号").code)
     assert not covers("330100", parse_address("火星 基地 1 号").code)
+
+
+@pytest.mark.parametrize(
+    ("province", "city", "district", "shown"),
+    [
+        ("浙江省", "杭州市", "西湖区", "浙江省 杭州市 西湖区"),
+        ("北京市", "市辖区", "朝阳区", "北京市 朝阳区"),
+        ("重庆市", "县", "城口县", "重庆市 城口县"),
+        ("湖北省", "直辖县", "仙桃市", "湖北省 仙桃市"),
+        ("浙江省", "", "西湖区", "浙江省 西湖区"),
+    ],
+)
+def test_destination_leaves_placeholder_cities_out(province, city, district, shown):
+    assert regions.destination(province, city, district) == shown

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import CourierCompany, Order, OrderStatus, Shop, WaybillRange
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
-from portal.services import audit, exports, labels, orders, printing, privacy, scanning, shops, waybills
+from portal.services import audit, exports, labels, orders, printing, privacy, regions, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 from portal.views import MAX_PAGE, failed, ids_from, job_response
 from portal.views.courier import bp
@@ -116,7 +116,6 @@ class _QueueRow(NamedTuple):
 
 
 _OPEN_STATES = frozenset((OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED))
-_PLACEHOLDER_CITIES = frozenset(("市辖区", "县", "直辖县"))  # no city of its own: the list shows no city
 
 
 def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str]) -> list[_QueueRow]:
@@ -158,7 +157,7 @@ def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str])
                 privacy.mask_name(name),
                 privacy.mask_phone(phone),
                 flagged,
-                "" if flagged else f"{province} {'' if city in _PLACEHOLDER_CITIES else f'{city} '}{district}",
+                "" if flagged else regions.destination(province, city, district),
                 tracking or "",
             )
         )
