@@ -80,7 +80,7 @@ def fixtures(uri: str) -> dict:
     from portal import create_app
     from portal.config import TestConfig
     from portal.extensions import db
-    from portal.models import Order, OrderStatus, Shop
+    from portal.models import Order, OrderStatus, PickupScan, Shop
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri)
     with app.app_context():
@@ -95,6 +95,15 @@ def fixtures(uri: str) -> dict:
                 select(Order.tracking_no).where(Order.shop_id == first, Order.status == OrderStatus.PACKED)
             )
         )
+        if not packed:  # earlier runs shipped them all: scan those again, each answered "already shipped"
+            packed = list(
+                db.session.scalars(
+                    select(Order.tracking_no)
+                    .join(PickupScan, PickupScan.order_id == Order.id)
+                    .where(PickupScan.pickup_id == pickup.id)
+                )
+            )
+            print(f"no packed parcel left: pickup-scan scans the {len(packed)} that earlier runs shipped")
         # The print job labels 50 pending orders each run: take them from the other shop with the most left, so
         # that repeated runs neither empty queue-1-shop's page nor run out.
         waiting = dict(
@@ -287,8 +296,12 @@ def main() -> None:
                 "queue": ("GET", "/courier/queue", None),
                 "queue-1-shop": ("GET", f"/courier/queue?shop={world['shop_ids'][0]}", None),
                 "search": ("GET", f"/courier/queue?status=&q={world['search']}", None),
-                "pickup-scan": ("POST", f"/courier/pickups/{world['pickup_id']}/scan", {"code": world["packed"][0]}),
             }
+            if world["packed"]:
+                code = {"code": world["packed"][0]}
+                paths["pickup-scan"] = ("POST", f"/courier/pickups/{world['pickup_id']}/scan", code)
+            else:
+                print("no parcel to scan in courier1's first shop: pickup-scan skipped")
             if status == 302 and "/print-jobs/" in job_path:
                 paths["print-page"] = ("GET", job_path.replace(base, ""), None)
             else:
