@@ -40,7 +40,6 @@ from portal.models.base import utcnow
 from portal.services import audit, orders, regions, storage
 from portal.services.errors import ConflictError, GoneError, InvalidDataError
 
-OPEN_STATES = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
 # Evidence: what a file may be (by its first bytes), how big, how many per report.
 EVIDENCE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"%PDF-": "application/pdf"}
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -227,7 +226,7 @@ def exempt_open_orders(region: AnomalyRegion) -> int:
         return 0
     result = db.session.execute(
         update(Order)
-        .where(_touched_by(region), Order.status.in_(OPEN_STATES), Order.exemption.not_in(EXEMPT))
+        .where(_touched_by(region), Order.status.in_(orders.OPEN_STATES), Order.exemption.not_in(EXEMPT))
         .values(exemption=Exemption.AUTO, exempt_region_id=region.id)
         .execution_options(synchronize_session=False)
     )
@@ -326,7 +325,7 @@ def regions_touching(shop: Shop, now: datetime | None = None) -> list[RegionNoti
         count = db.session.scalar(
             select(func.count())
             .select_from(Order)
-            .where(Order.shop_id == shop.id, Order.status.in_(OPEN_STATES), _touched_by(region, shop))
+            .where(Order.shop_id == shop.id, Order.status.in_(orders.OPEN_STATES), _touched_by(region, shop))
         )
         if origin or count:
             notices.append(RegionNotice(region, origin, count))

@@ -37,6 +37,9 @@ TEXT_LIMITS = {
 # The text fields validate_order reads, with their limits (item_summary is made from the items).
 _INPUT_TEXTS = tuple((key, limit) for key, limit in TEXT_LIMITS.items() if key != "item_summary")
 
+# Not shipped and not cancelled: the states a deadline runs in (overdue, due soon, exemptions).
+OPEN_STATES = frozenset({OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED})
+
 # action -> (states it may start from, state it ends in)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "label": (frozenset({OrderStatus.PENDING}), OrderStatus.LABELLED),
@@ -45,10 +48,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "ship_unpacked": (frozenset({OrderStatus.LABELLED, OrderStatus.PACKED}), OrderStatus.SHIPPED),
     # A voided label sends the order back for a new number.
     "unlabel": (frozenset({OrderStatus.LABELLED, OrderStatus.PACKED}), OrderStatus.PENDING),
-    "cancel": (
-        frozenset({OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED}),
-        OrderStatus.CANCELLED,
-    ),
+    "cancel": (OPEN_STATES, OrderStatus.CANCELLED),
 }
 
 
@@ -717,12 +717,11 @@ def filtered_orders(shop_ids: list[int], f: OrderFilter, now: datetime | None = 
     query = select(Order).where(Order.shop_id.in_(shop_ids))
     if f.status:
         query = query.where(Order.status == f.status)
-    open_states = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
     if f.overdue:
-        query = query.where(Order.status.in_(open_states), Order.ship_by < now)
+        query = query.where(Order.status.in_(OPEN_STATES), Order.ship_by < now)
     if f.due_within_hours is not None:
         query = query.where(
-            Order.status.in_(open_states),
+            Order.status.in_(OPEN_STATES),
             Order.ship_by >= now,
             Order.ship_by < now + timedelta(hours=f.due_within_hours),
         )
@@ -778,7 +777,6 @@ class Dashboard:
 def dashboard(shop_id: int, now: datetime | None = None) -> Dashboard:
     """The seller's figures: orders by state, due within 6 h, overdue, shipped today, late-shipment rate."""
     now = now or utcnow()
-    open_states = (OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED)
     mine = Order.shop_id == shop_id
 
     def count(*where) -> int:
@@ -787,8 +785,8 @@ def dashboard(shop_id: int, now: datetime | None = None) -> Dashboard:
     midnight = datetime.combine(now.astimezone(CHINA).date(), datetime.min.time(), tzinfo=CHINA).astimezone(UTC)
     return Dashboard(
         counts=status_counts([shop_id]),
-        due_6h=count(Order.status.in_(open_states), Order.ship_by >= now, Order.ship_by < now + timedelta(hours=6)),
-        overdue=count(Order.status.in_(open_states), Order.ship_by < now),
+        due_6h=count(Order.status.in_(OPEN_STATES), Order.ship_by >= now, Order.ship_by < now + timedelta(hours=6)),
+        overdue=count(Order.status.in_(OPEN_STATES), Order.ship_by < now),
         shipped_today=count(Order.status == OrderStatus.SHIPPED, Order.shipped_at >= midnight),
         shipped=count(Order.status == OrderStatus.SHIPPED, ~exemptions.exempt_condition()),
         shipped_late=count(

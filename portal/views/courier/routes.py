@@ -115,9 +115,6 @@ class _QueueRow(NamedTuple):
     tracking: str
 
 
-_OPEN_STATES = frozenset((OrderStatus.PENDING, OrderStatus.LABELLED, OrderStatus.PACKED))
-
-
 def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str]) -> list[_QueueRow]:
     """The page's rows, masked; detail links from one url_for per shop (url_for_ids), times from _short_times.
     The rows are unpacked by position (_QUEUE_COLUMNS, perhaps a count): a Row's attribute costs ~0.5 µs."""
@@ -152,7 +149,7 @@ def _queue_rows(rows, shop_names: dict[int, str], status_labels: dict[str, str])
                 status,
                 status_labels.get(status, status),
                 short_time(ship_by),
-                status in _OPEN_STATES and ship_by < now,
+                status in orders.OPEN_STATES and ship_by < now,
                 not (status == OrderStatus.PENDING and flagged),
                 privacy.mask_name(name),
                 privacy.mask_phone(phone),
