@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from portal.extensions import db
 from portal.models import Order, OrderStatus, Pickup, PickupScan, Shop, User
 from portal.models.base import utcnow
-from portal.services import audit, orders
+from portal.services import audit, orders, shops
 from portal.services.errors import ConflictError, InvalidDataError, NotFoundError
 
 MAX_SCAN_CHARS = 500
@@ -248,17 +248,18 @@ class ShipOutcome:
     detail: str
 
 
-def ship_orders(
-    order_ids: list[int], *, allowed_shop_ids: set[int], visible_shop_ids: set[int], actor: User, via: str
-) -> list[ShipOutcome]:
+def ship_orders(order_ids: list[int], *, actor: User, via: str) -> list[ShipOutcome]:
     """Mark each order shipped where it may ship now; one outcome per order, in the order given. The queue's
     "mark selected shipped" and the API's shipOrders both come here (``via``: "page" or "api").
 
     Idempotent: an order already shipped says so and changes nothing. An order of a shop where the
-    actor holds no grant is ``not_found``; one where the grant lacks "mark shipped" is ``refused``.
-    Each shipment is its own savepoint, so one refusal does not undo the others. One audit event per
-    shop names what shipped. The caller commits.
+    actor holds no active grant is ``not_found``; one where the grant lacks "mark shipped" is ``refused``
+    (the actor's grants as they are now). Each shipment is its own savepoint, so one refusal does not undo
+    the others. One audit event per shop names what shipped. The caller commits.
     """
+    grants = shops.active_grants(actor)
+    visible_shop_ids = {grant.shop_id for grant in grants}
+    allowed_shop_ids = {grant.shop_id for grant in grants if grant.allows("mark_shipped")}
     wanted = list(dict.fromkeys(order_ids))
     found = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(wanted)))}
     outcomes, shipped = [], []
