@@ -201,6 +201,7 @@ def add_report(app, world, numbers: list[str], status: str) -> tuple[int, int, s
     """A manual report of seller1's shop on these orders, with one PNG of evidence: (report id, evidence id, key)."""
     from portal.models import Evidence, ExemptionReport, ReportKind
     from portal.services import storage
+    from tests.exemption_samples import PNG
 
     with app.app_context():
         report = ExemptionReport(
@@ -211,7 +212,7 @@ def add_report(app, world, numbers: list[str], status: str) -> tuple[int, int, s
             created_by_id=world["users"]["seller1"],
             orders=[order_ for number in numbers if (order_ := db.session.merge(order(app, number)))],
         )
-        key = storage.put_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        key = storage.put_bytes(PNG)
         report.evidence.append(
             Evidence(kind="outlet", file_name="网点通知.png", storage_key=key, content_type="image/png", size=72)
         )
