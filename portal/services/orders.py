@@ -12,6 +12,7 @@ from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
 
 from portal.extensions import db
@@ -676,14 +677,20 @@ def _event(order_id: int, actor: User | None, action: str, from_status: str, to_
     )
 
 
+# Lazy: each is translated when shown, in the language of that request.
+STATUS_LABELS = {
+    OrderStatus.PENDING: _l("pending"),
+    OrderStatus.LABELLED: _l("labelled"),
+    OrderStatus.PACKED: _l("packed"),
+    OrderStatus.SHIPPED: _l("shipped"),
+    OrderStatus.CANCELLED: _l("cancelled"),
+}
+
+
 def status_label(status: str) -> str:
-    return {
-        OrderStatus.PENDING: _("pending"),
-        OrderStatus.LABELLED: _("labelled"),
-        OrderStatus.PACKED: _("packed"),
-        OrderStatus.SHIPPED: _("shipped"),
-        OrderStatus.CANCELLED: _("cancelled"),
-    }.get(status, status)
+    """A state's name in the request's language (one lookup: list pages call this for every row)."""
+    label = STATUS_LABELS.get(status)
+    return status if label is None else str(label)
 
 
 def action_label(action: str) -> str:

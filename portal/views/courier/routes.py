@@ -1,13 +1,12 @@
 """Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
 from babel import dates
 from flask import Response, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
@@ -198,20 +197,6 @@ def _short_times() -> _ShortTimes:
     return formatter
 
 
-_STATUS_LABELS: "weakref.WeakKeyDictionary[object, dict[str, str]]" = weakref.WeakKeyDictionary()
-
-
-def _status_labels() -> dict[str, str]:
-    """orders.status_label of every state in this request's language. A label depends only on the catalogue
-    (one translations object per language, kept by Flask-Babel), and each status_label call looks up all
-    five: so once per catalogue, not 45 gettext calls per page."""
-    translations = get_translations()
-    labels = _STATUS_LABELS.get(translations)
-    if labels is None:
-        labels = _STATUS_LABELS[translations] = {s.value: orders.status_label(s.value) for s in OrderStatus}
-    return labels
-
-
 # The print form's companies: waybills.active_companies() and whether these shops hold ranges of each, in one
 # statement built once (building it and its cache key anew cost ~0.25 ms a page).
 _PRINT_COMPANIES = select(
@@ -255,7 +240,7 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
     if error:
         form.form_errors.append(error)
     shop_names = {id_: grant.shop.name for id_, grant in grant_shops.items()}
-    status_labels = _status_labels()
+    status_labels = {state_.value: orders.status_label(state_) for state_ in OrderStatus}  # once for 50 rows
     return render_template(
         "courier/queue.html",
         page=page,
