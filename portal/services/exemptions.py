@@ -7,6 +7,7 @@ the region's ``applies_to``) and the region's window overlaps the order's shippi
 payment to ship-by deadline.
 """
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from PIL import Image
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from werkzeug.datastructures import FileStorage
 
@@ -44,6 +46,8 @@ from portal.services.errors import ConflictError, GoneError, InvalidDataError
 EVIDENCE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"%PDF-": "application/pdf"}
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_FILES = 10
+# A 48-megapixel phone photo passes; a picture that would take gigabytes to decode does not.
+EVIDENCE_MAX_PIXELS = 64_000_000
 MAX_REPORT_ORDERS = 1000
 # Auto regions that ended longer ago than this no longer touch newly imported orders.
 AUTO_LOOKBACK = timedelta(days=60)
@@ -536,8 +540,29 @@ def check_evidence(files: list[EvidenceUpload]) -> tuple[list[_CheckedFile], str
         content_type = next((kind for magic, kind in EVIDENCE_TYPES.items() if data.startswith(magic)), None)
         if content_type is None:
             return [], _("%(name)s is not a PNG, JPEG or PDF file.", name=name)
+        if content_type != "application/pdf" and (problem := _image_problem(name, data)):
+            return [], problem
         checked.append(_CheckedFile(item.kind, name, content_type, data))
     return checked, ""
+
+
+def _image_problem(name: str, data: bytes) -> str:
+    """ "" for an image whose header reads and whose size is within EVIDENCE_MAX_PIXELS, else why not. Only the
+    header is read: a small file can claim a picture that would take gigabytes to show (in the operator's
+    browser, which decodes it)."""
+    too_large = _(
+        "%(name)s is a picture of more than %(mp)d megapixels, the most accepted.",
+        name=name,
+        mp=EVIDENCE_MAX_PIXELS // 1_000_000,
+    )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours
+        return too_large
+    except (OSError, ValueError):
+        return _("%(name)s is not a readable PNG or JPEG picture.", name=name)
+    return too_large if width * height > EVIDENCE_MAX_PIXELS else ""
 
 
 def safe_display_name(file_name: str) -> str:

@@ -9,21 +9,15 @@ not grow with the file. The items file is first checked row by row into another 
 number; each chunk of orders takes its items from there.
 """
 
-import codecs
-import csv
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime
-from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select, update
@@ -33,6 +27,7 @@ from portal.models import Order, OrderSource, OrderStatus, Shop, User
 from portal.services import audit, orders, regions
 from portal.services.errors import InvalidDataError
 from portal.services.orders import clean_text
+from portal.services.spreadsheets import Column, Header, Rows, open_rows, read_header
 
 # Rows validated, address-parsed and saved together: bounds memory and keeps the statements bulk.
 CHUNK_ROWS = 2000
@@ -42,55 +37,47 @@ MAX_INVALID = 500
 MAX_NOTE_ROWS = 20
 # Distinct statuses counted one by one in a report; the rest are counted together as "…".
 MAX_STATUSES = 50
-READ_BLOCK = 1 << 20
 
 FilePath = str | os.PathLike[str]
+# Called as an import goes with the share of the file read so far (0 to 1), for a progress bar.
+Progress = Callable[[float], None]
 
 # Statuses that mean "paid, waiting to be shipped", compared after _status_key().
 PENDING_STATUSES = frozenset({"买家已付款，等待卖家发货", "paid", "pending", "wait_seller_send_goods"})
 # Excel turned a long order number into a number and lost its last digits: 2.02406E+18.
 _EXCEL_NUMBER = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
-_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and .doc) files
-_ZIP_SIGNATURE = b"PK\x03\x04"
-
-
-@dataclass(frozen=True)
-class _Column:
-    key: str
-    zh: str  # Taobao's heading
-    en: tuple[str, ...]  # English headings, normalised (lower case, "_" as space); the first is shown
 
 
 ORDER_COLUMNS = (
-    _Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
-    _Column("buyer_nick", "买家会员名", ("buyer nick", "buyer")),
-    _Column("recipient_name", "收货人姓名", ("recipient name", "recipient")),
-    _Column("address", "收货地址", ("address",)),
-    _Column("address_modified", "修改后的收货地址", ("modified address",)),
-    _Column("mobile", "联系手机", ("phone", "mobile")),
-    _Column("landline", "联系电话", ("landline", "telephone")),
-    _Column("status", "订单状态", ("status",)),
-    _Column("paid_at", "订单付款时间", ("paid at", "paid time")),
-    _Column("item_title", "宝贝标题", ("item title", "title")),
-    _Column("quantity", "宝贝总数量", ("quantity",)),
-    _Column("buyer_message", "买家留言", ("buyer message",)),
-    _Column("seller_memo", "订单备注", ("seller memo",)),
-    _Column("amount", "买家实际支付金额", ("amount",)),
+    Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
+    Column("buyer_nick", "买家会员名", ("buyer nick", "buyer")),
+    Column("recipient_name", "收货人姓名", ("recipient name", "recipient")),
+    Column("address", "收货地址", ("address",)),
+    Column("address_modified", "修改后的收货地址", ("modified address",)),
+    Column("mobile", "联系手机", ("phone", "mobile")),
+    Column("landline", "联系电话", ("landline", "telephone")),
+    Column("status", "订单状态", ("status",)),
+    Column("paid_at", "订单付款时间", ("paid at", "paid time")),
+    Column("item_title", "宝贝标题", ("item title", "title")),
+    Column("quantity", "宝贝总数量", ("quantity",)),
+    Column("buyer_message", "买家留言", ("buyer message",)),
+    Column("seller_memo", "订单备注", ("seller memo",)),
+    Column("amount", "买家实际支付金额", ("amount",)),
 )
 # Each group needs one of its columns.
 ORDER_REQUIRED = (("order_no",), ("recipient_name",), ("address",), ("mobile", "landline"), ("paid_at",))
 
 ITEM_COLUMNS = (
-    _Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
-    _Column("title", "标题", ("title", "item title")),
-    _Column("price", "价格", ("price",)),
-    _Column("quantity", "购买数量", ("quantity",)),
-    _Column("outer_id", "外部系统编号", ("outer id",)),
-    _Column("attributes", "商品属性", ("attributes",)),
-    _Column("package", "套餐信息", ("package",)),
-    _Column("note", "备注", ("note",)),
-    _Column("status", "订单状态", ("status",)),
-    _Column("sku", "商家编码", ("sku",)),
+    Column("order_no", "订单编号", ("order no", "order number", "platform order no")),
+    Column("title", "标题", ("title", "item title")),
+    Column("price", "价格", ("price",)),
+    Column("quantity", "购买数量", ("quantity",)),
+    Column("outer_id", "外部系统编号", ("outer id",)),
+    Column("attributes", "商品属性", ("attributes",)),
+    Column("package", "套餐信息", ("package",)),
+    Column("note", "备注", ("note",)),
+    Column("status", "订单状态", ("status",)),
+    Column("sku", "商家编码", ("sku",)),
 )
 ITEM_REQUIRED = (("order_no",), ("title",))
 
@@ -196,7 +183,9 @@ class InvalidImportError(InvalidDataError):
 # Preview and apply ------------------------------------------------------------------------------
 
 
-def preview_import(shop: Shop, orders_path: FilePath, items_path: FilePath | None = None) -> ImportReport:
+def preview_import(
+    shop: Shop, orders_path: FilePath, items_path: FilePath | None = None, *, progress: Progress | None = None
+) -> ImportReport:
     """Read and validate an export without writing anything: what ``apply_import`` would do.
 
     :raise InvalidDataError: a file cannot be read as an export (empty, not a spreadsheet, neither UTF-8
@@ -204,7 +193,7 @@ def preview_import(shop: Shop, orders_path: FilePath, items_path: FilePath | Non
         ``items_file``. Problems in rows are not raised: they are in the report.
     """
     report = ImportReport()
-    for chunk in _OrderReader(orders_path, items_path, report).chunks():
+    for chunk in _OrderReader(orders_path, items_path, report, progress).chunks():
         _classify(shop, chunk, report)
     return report
 
@@ -217,6 +206,7 @@ def apply_import(
     actor: User,
     file_name: str = "",
     import_batch_id: int | None = None,
+    progress: Progress | None = None,
 ) -> orders.SaveResult:
     """Import an export: new orders are created, known pending ones refreshed, the others left alone.
 
@@ -234,7 +224,7 @@ def apply_import(
     report = ImportReport()
     _lock(shop)
     with db.session.begin_nested():  # rolled back if anything below raises
-        for chunk in _OrderReader(orders_path, items_path, report).chunks():
+        for chunk in _OrderReader(orders_path, items_path, report, progress).chunks():
             if not chunk or report.invalid_count:
                 continue
             saved = orders.save_orders(
@@ -295,14 +285,23 @@ def _classify(shop: Shop, chunk: list[orders.OrderInput], report: ImportReport) 
     report.unplaced += sum(1 for place in regions.parse_addresses(addresses) if not place.placed)
 
 
+def add_cell_problems(rows: Rows, header: Header, report: Any, file: str) -> None:
+    """The cells the reader cut (over the length limit) as row problems of the report."""
+    for number, position, message in rows.problems:
+        report.add_invalid(file, number, header.heading_at(position), message)
+
+
 # The orders file --------------------------------------------------------------------------------
 
 
 class _OrderReader:
     """One pass over the export: chunks of valid pending orders; problems and counts go to the report."""
 
-    def __init__(self, path: FilePath, items_path: FilePath | None, report: ImportReport):
+    def __init__(
+        self, path: FilePath, items_path: FilePath | None, report: ImportReport, progress: Progress | None = None
+    ):
         self.path = path
+        self.progress = progress
         self.items_path = items_path
         self.items: _ItemStore | None = None
         self.report = report
@@ -311,8 +310,8 @@ class _OrderReader:
 
     def chunks(self) -> Iterator[list[orders.OrderInput]]:
         """:raise InvalidDataError: a file cannot be read as an export (the orders file is checked first)."""
-        with _open_rows(self.path, "orders_file") as rows, closing(self.seen):
-            self.header = _read_header(rows, ORDER_COLUMNS, ORDER_REQUIRED, "orders_file")
+        with open_rows(self.path, "orders_file") as rows, closing(self.seen):
+            self.header = read_header(rows, ORDER_COLUMNS, ORDER_REQUIRED, "orders_file")
             with _item_store(self.items_path, self.report) as self.items:
                 row_of = self.header.row
                 chunk: list[tuple[int, tuple[Any, ...]]] = []
@@ -321,13 +320,16 @@ class _OrderReader:
                     if len(chunk) == CHUNK_ROWS:
                         yield self._validate(chunk)
                         chunk = []
+                        if self.progress:
+                            self.progress(number / max(rows.total, number))
                 if chunk:
                     yield self._validate(chunk)
+                add_cell_problems(rows, self.header, self.report, "orders")
                 if self.items is not None:
                     self.items.note_unmatched(self.seen, self.report)
 
     def _validate(self, chunk: list[tuple[int, tuple[Any, ...]]]) -> list[orders.OrderInput]:
-        """The chunk's valid pending orders. Rows are tuples in ORDER_COLUMNS order (``_Header.row``), not dicts:
+        """The chunk's valid pending orders. Rows are tuples in ORDER_COLUMNS order (``Header.row``), not dicts:
         this runs for every row of the file."""
         report, heading = self.report, self.header.heading
         cleaned = [(number, cells, clean_text(cells[_ORDER_NO])) for number, cells in chunk]
@@ -400,7 +402,7 @@ class _OrderReader:
         return self.header.heading.get(key, field_name)
 
 
-# Positions in a row of the orders file as _Header.row gives it (ORDER_COLUMNS order).
+# Positions in a row of the orders file as Header.row gives it (ORDER_COLUMNS order).
 _ORDER_KEYS = tuple(column.key for column in ORDER_COLUMNS)
 _ORDER_NO, _STATUS = _ORDER_KEYS.index("order_no"), _ORDER_KEYS.index("status")
 
@@ -467,8 +469,8 @@ class _ItemStore:
 
         :raise InvalidDataError: the file cannot be read as an items file.
         """
-        with _open_rows(path, "items_file") as rows:
-            header = _read_header(rows, ITEM_COLUMNS, ITEM_REQUIRED, "items_file")
+        with open_rows(path, "items_file") as rows:
+            header = read_header(rows, ITEM_COLUMNS, ITEM_REQUIRED, "items_file")
             batch = []
             for number, cells in rows:
                 report.item_rows += 1
@@ -480,10 +482,11 @@ class _ItemStore:
                     self.db.executemany("INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
                     batch = []
             self.db.executemany("INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+            add_cell_problems(rows, header, report, "items")
         self.db.execute("CREATE INDEX item_order_no ON item (order_no)")
 
     @staticmethod
-    def _check(number: int, values: dict[str, Any], header: "_Header", report: ImportReport) -> tuple | None:
+    def _check(number: int, values: dict[str, Any], header: Header, report: ImportReport) -> tuple | None:
         order_no = clean_text(values["order_no"])
         title = clean_text(values["title"])
         attributes = "; ".join(
@@ -577,188 +580,6 @@ def _item_store(path: FilePath | None, report: ImportReport) -> Iterator[_ItemSt
         yield store
     finally:
         store.close()
-
-
-# Reading spreadsheets ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Header:
-    index: dict[str, int]  # column key -> position
-    heading: dict[str, str]  # column key -> heading as written (trimmed)
-    keys: tuple[str, ...]  # every column key of the file kind, found or not
-
-    def __post_init__(self) -> None:
-        self.width = max(self.index.values()) + 1
-        # Missing columns read the "" appended to each row by row().
-        self._get = itemgetter(*(self.index.get(key, -1) for key in self.keys))
-
-    def row(self, cells: list[Any]) -> tuple[Any, ...]:
-        """The row's cells in ``keys`` order ("" when the row is short or the file has no such column).
-
-        Pads ``cells`` in place (each row is a fresh list).
-        """
-        if len(cells) < self.width:
-            cells.extend([""] * (self.width - len(cells)))
-        cells.append("")
-        return self._get(cells)
-
-    def values(self, cells: list[Any]) -> dict[str, Any]:
-        """column key -> the row's cell, as ``row`` reads it."""
-        return dict(zip(self.keys, self.row(cells), strict=True))
-
-
-def _heading_key(heading: Any) -> str:
-    """Headings compare without case, surrounding spaces, and with "_" and runs of spaces as one space."""
-    text = "" if heading is None else str(heading)
-    return " ".join(text.replace("\ufeff", "").replace("_", " ").split()).lower()
-
-
-def _read_header(
-    rows: Iterator[tuple[int, list[Any]]],
-    columns: tuple[_Column, ...],
-    required: tuple[tuple[str, ...], ...],
-    file_field: str,
-) -> _Header:
-    """Map the first non-blank row's headings to column keys.
-
-    :raise InvalidDataError: no rows, no known heading, or required columns missing (all named).
-    """
-    lookup: dict[str, str] = {}
-    for column in columns:
-        for name in (column.zh, *column.en):
-            lookup.setdefault(_heading_key(name), column.key)
-    for _number, cells in rows:
-        index: dict[str, int] = {}
-        heading: dict[str, str] = {}
-        for position, cell in enumerate(cells):
-            key = lookup.get(_heading_key(cell))
-            if key is not None and key not in index:
-                index[key] = position
-                heading[key] = str(cell).replace("\ufeff", "").strip()
-        if not index:
-            raise _refusal(
-                file_field,
-                _(
-                    "The first row holds none of the column headings of an order export (such as %(zh)s or %(en)s).",
-                    zh=columns[0].zh,
-                    en=columns[0].en[0].replace(" ", "_"),
-                ),
-            )
-        by_key = {column.key: column for column in columns}
-        missing = [by_key[group[0]] for group in required if not any(key in index for key in group)]
-        if missing:
-            names = ", ".join(f"{column.zh} ({column.en[0].replace(' ', '_')})" for column in missing)
-            raise _refusal(file_field, _("Required columns are missing: %(columns)s.", columns=names))
-        return _Header(index, heading, tuple(column.key for column in columns))
-    raise _refusal(file_field, _("The file is empty."))
-
-
-def _refusal(file_field: str, message: str) -> InvalidDataError:
-    """The error refusing a whole file; ``field_errors`` names the form field of that file."""
-    if file_field == "items_file":
-        message = _("Items file: %(message)s", message=message)
-    return InvalidDataError(message, {file_field: message})
-
-
-@contextmanager
-def _open_rows(path: FilePath, file_field: str) -> Iterator[Iterator[tuple[int, list[Any]]]]:
-    """The non-blank rows of a CSV file or of an XLSX file's first sheet, as (row number in Excel, cells).
-
-    :raise InvalidDataError: the file is empty, not a spreadsheet, or text in neither UTF-8 nor GBK.
-    """
-    kind = _sniff(path, file_field)
-    if kind == "xlsx":
-        # A file object, not the path: openpyxl would refuse a workbook by its name (an upload named .csv).
-        # Formulas come back as their text, as in a CSV: Excel turns the export's ="2024…" cells into
-        # formulas (clean_text unwraps them, with or without a cached value) and =HYPERLINK(…) stays text.
-        with open(path, "rb") as raw:
-            try:
-                workbook = openpyxl.load_workbook(raw, read_only=True, data_only=False)
-            except Exception as error:  # any failure means: a zip file, but not a workbook we can read
-                raise _refusal(file_field, _not_spreadsheet()) from error
-            try:
-                yield _xlsx_rows(workbook)
-            finally:
-                workbook.close()
-    else:
-        with open(path, encoding=kind, newline="") as text:
-            yield _csv_rows(text)
-
-
-def _sniff(path: FilePath, file_field: str) -> str:
-    """Tell XLSX from CSV by content: "xlsx", or the CSV's encoding, utf-8-sig else gb18030 (GBK's superset).
-
-    :raise InvalidDataError: empty, binary (NUL bytes, an .xls or UTF-16 file), or neither encoding fits.
-    """
-    with open(path, "rb") as raw:
-        head = raw.read(8)
-        if not head:
-            raise _refusal(file_field, _("The file is empty."))
-        if head.startswith(_ZIP_SIGNATURE):
-            return "xlsx"
-        if head.startswith(_OLE_SIGNATURE):
-            raise _refusal(file_field, _("This is an old Excel .xls file: save it as .xlsx or CSV, then upload that."))
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise _refusal(
-                file_field, _("This is UTF-16 text: save it as CSV (UTF-8 or GBK) or XLSX, then upload that.")
-            )
-        for encoding in ("utf-8-sig", "gb18030"):
-            raw.seek(0)
-            decoder = codecs.getincrementaldecoder(encoding)()
-            try:
-                while block := raw.read(READ_BLOCK):
-                    if b"\x00" in block:
-                        raise _refusal(file_field, _not_spreadsheet())
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return encoding
-    raise _refusal(
-        file_field,
-        _("Could not read the file as UTF-8 or GBK text: save it as CSV (UTF-8 or GBK) or XLSX, then upload that."),
-    )
-
-
-def _not_spreadsheet() -> str:
-    return _("This is not a spreadsheet: upload the CSV or XLSX file from the seller centre.")
-
-
-def _csv_rows(text: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    lines = iter(text)
-    first = next(lines, "")
-    # Comma as exported; tab when the seller saved "text (tab delimited)" from Excel.
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    # Numbered by record, not by line: a quoted cell may span lines, and Excel shows it as one row.
-    for number, cells in enumerate(csv.reader(chain([first], lines), delimiter=delimiter), start=1):
-        # Blank = no cell holds anything but spaces; a filled first cell (the order number) settles it without the join.
-        if cells and (cells[0].strip() or "".join(cells).strip()):
-            yield number, cells
-
-
-def _xlsx_rows(workbook: Any) -> Iterator[tuple[int, list[Any]]]:
-    sheet = workbook.worksheets[0]
-    sheet.reset_dimensions()  # read-only mode trusts the file's stated size, which some writers get wrong
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [_xlsx_value(value) for value in row]
-        if any(not isinstance(cell, str) or cell.strip() for cell in cells):
-            yield number, cells
-
-
-def _xlsx_value(value: Any) -> Any:
-    """A cell as text, the way the seller sees it; datetimes stay datetimes for parse_time."""
-    if value is None:
-        return ""
-    if isinstance(value, str | datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)  # naive = China time, for parse_time
-    if isinstance(value, float):
-        # Whole numbers (phones, quantities) without ".0"; beyond 2**53 digits are already lost: keep the
-        # exponent so the order-number check can say so.
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    return str(value)
 
 
 def _text(value: Any) -> str:

@@ -6,20 +6,20 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from portal.models import AnomalyRegion, User
-from portal.services import audit, exemptions, imports, orders
+from portal.services import audit, exemptions, orders, spreadsheets
 from portal.services.errors import InvalidDataError
 
 MAX_REGION_ROWS = 5000
 
 REGION_FILE_FIELD = "regions_file"
 REGION_COLUMNS = (
-    imports._Column("code", "区划代码", ("code", "division code", "region code", "adcode")),
-    imports._Column("applies_to", "适用于", ("applies to", "scope")),
-    imports._Column("level", "级别", ("level",)),
-    imports._Column("valid_from", "开始时间", ("valid from", "from", "start")),
-    imports._Column("valid_to", "结束时间", ("valid to", "to", "end")),
-    imports._Column("source", "来源", ("source",)),
-    imports._Column("note", "备注", ("note", "notes")),
+    spreadsheets.Column("code", "区划代码", ("code", "division code", "region code", "adcode")),
+    spreadsheets.Column("applies_to", "适用于", ("applies to", "scope")),
+    spreadsheets.Column("level", "级别", ("level",)),
+    spreadsheets.Column("valid_from", "开始时间", ("valid from", "from", "start")),
+    spreadsheets.Column("valid_to", "结束时间", ("valid to", "to", "end")),
+    spreadsheets.Column("source", "来源", ("source",)),
+    spreadsheets.Column("note", "备注", ("note", "notes")),
 )
 REGION_REQUIRED = (("code",), ("applies_to",), ("level",), ("valid_from",), ("valid_to",), ("source",))
 # Chinese values a sheet may use for the choice columns.
@@ -64,8 +64,8 @@ def read_regions(path: Path) -> RegionImport:
     :raise InvalidDataError: the file cannot be read as a sheet or a required column is missing.
     """
     result = RegionImport()
-    with imports._open_rows(path, REGION_FILE_FIELD) as rows:
-        header = imports._read_header(rows, REGION_COLUMNS, REGION_REQUIRED, REGION_FILE_FIELD)
+    with spreadsheets.open_rows(path, REGION_FILE_FIELD) as rows:
+        header = spreadsheets.read_header(rows, REGION_COLUMNS, REGION_REQUIRED, REGION_FILE_FIELD)
         for number, cells in rows:
             if len(result.rows) + len(result.errors) >= MAX_REGION_ROWS:
                 message = _("At most %(n)d regions per file.", n=MAX_REGION_ROWS)
@@ -78,6 +78,8 @@ def read_regions(path: Path) -> RegionImport:
                 result.errors.append(RegionRowError(number, header.heading.get(name, name), message))
             if region_input:
                 result.rows.append(region_input)
+        for number, position, message in rows.problems:
+            result.errors.append(RegionRowError(number, header.heading_at(position), message))
     if not result.rows and not result.errors:
         message = _("The file holds no regions.")
         raise InvalidDataError(message, {REGION_FILE_FIELD: message})

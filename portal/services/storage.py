@@ -3,6 +3,9 @@
 import hashlib
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
@@ -28,6 +31,30 @@ def save(upload: FileStorage, key: str, role: str) -> Path:
     path = folder / f"{role}-{name}"
     upload.save(path)
     return path
+
+
+@dataclass
+class Staged:
+    """Files being uploaded under ``key``: removed when the block ends unless ``keep()`` was called."""
+
+    key: str
+    kept: bool = False
+
+    def keep(self) -> None:
+        """Something now points at the files (a committed preview): they stay."""
+        self.kept = True
+
+
+@contextmanager
+def staged() -> Iterator[Staged]:
+    """A new upload key whose files are removed at the end of the block, refused, failed or crashed alike,
+    unless the block called ``keep()``: a refused or broken upload leaves nothing behind."""
+    upload = Staged(new_key())
+    try:
+        yield upload
+    finally:
+        if not upload.kept:
+            discard(upload.key)
 
 
 def files(key: str) -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """Importing a courier company's reply to an address export: a sheet of order number → tracking number.
 
-The file is read by the order import's own reader (``imports._open_rows``: CSV in UTF-8 or GBK, or
-XLSX, told apart by content; ``imports._read_header``: headings in any order, unknown columns ignored).
+The file is read by the order import's own reader (``spreadsheets.open_rows``: CSV in UTF-8 or GBK, or
+XLSX, told apart by content; ``spreadsheets.read_header``: headings in any order, unknown columns ignored).
 Every row is checked before anything is written; ``apply_tracking`` then labels all the orders at once
 through ``orders.label_orders``, or none of them.
 
@@ -22,7 +22,7 @@ from sqlalchemy import insert, or_, select, update
 from portal.extensions import db
 from portal.models import CourierCompany, Order, OrderStatus, Shop, User, Waybill, WaybillRange, WaybillStatus
 from portal.models.base import utcnow
-from portal.services import audit, imports, orders, waybills
+from portal.services import audit, imports, orders, spreadsheets, waybills
 from portal.services.errors import InvalidDataError
 from portal.services.orders import clean_text
 
@@ -36,9 +36,9 @@ CHUNK_ROWS = 1000
 MAX_ERRORS = imports.MAX_INVALID
 
 TRACKING_COLUMNS = (
-    imports._Column("order_no", "订单编号", ("order number", "order no", "platform order no")),
+    spreadsheets.Column("order_no", "订单编号", ("order number", "order no", "platform order no")),
     # 运单号 is the courier's word, 物流单号 the seller centre's, 快递单号 everyone else's.
-    imports._Column(
+    spreadsheets.Column(
         "tracking_no",
         "运单号",
         ("tracking number", "tracking no", "waybill number", "waybill no", "物流单号", "快递单号", "运单编号"),
@@ -198,11 +198,13 @@ def _check_file(shop: Shop, path: FilePath, company: CourierCompany) -> tuple[Tr
     """Every row checked; returns the report and order id → tracking number for the rows without problems."""
     report = TrackingReport(company=company.code)
     numbers: dict[int, str] = {}
-    with imports._open_rows(path, FILE_FIELD) as rows:
-        header = imports._read_header(rows, TRACKING_COLUMNS, TRACKING_REQUIRED, FILE_FIELD)
+    with spreadsheets.open_rows(path, FILE_FIELD) as rows:
+        header = spreadsheets.read_header(rows, TRACKING_COLUMNS, TRACKING_REQUIRED, FILE_FIELD)
         checker = _Checker(shop, company, header, report)
         for chunk in _chunks(header, rows):
             numbers.update(checker.check(chunk))
+        for number, position, message in rows.problems:
+            report.add_error(number, header.heading_at(position), message)
     return report, numbers
 
 

@@ -196,26 +196,32 @@ def utf8_files(out: Path) -> None:
 
 
 def xlsx_file(out: Path) -> None:
-    """Cells typed as Excel types them: numbers, a date, a ="…" formula, formula-looking text kept as text."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    """Cells typed as Excel types them: numbers, a date, a ="…" formula with the value Excel keeps beside it,
+    formula-looking text kept as text (XlsxWriter writes cached formula values, as Excel does)."""
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("订单")
-    sheet.append([*SIMPLE_HEADER, "订单备注"])
-    memo = WriteOnlyCell(sheet, value='=HYPERLINK("http://x","y")')
-    memo.data_type = "s"  # a string that looks like a formula, as an export writes it
+    workbook = xlsxwriter.Workbook(out / "orders.xlsx")
+    workbook.set_properties({"created": datetime(2024, 7, 2)})
+    when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet = workbook.add_worksheet("订单")
+    sheet.write_row(0, 0, [*SIMPLE_HEADER, "订单备注"])
     # fmt: off
-    sheet.append(["2024070200000000001", "茶友小陈", "陈晨", "福建省 福州市 鼓楼区 五四路158号(350003)",
-                  13512345678, PENDING, datetime(2024, 7, 2, 9, 30), "武夷岩茶 大红袍 100g", 1, 98.5, memo])
-    sheet.append([])  # a blank row is skipped; the next one is still row 4 in Excel
-    # Excel makes the CSV's ="…" a formula; written by openpyxl, it has no cached value either.
-    sheet.append(['="2024070200000000002"', "阿May", "林美", "广东省 广州市 天河区 天河路385号(510620)",
-                  "13612345678", PENDING, "2024-07-02 10:05:12", "安溪铁观音 清香型 250g", 2, 136, ""])
-    sheet.append(["2024070200000000003", "老周", "周平", "河南省 郑州市 金水区 花园路1号(450003)",
-                  13712345678, "交易关闭", datetime(2024, 6, 20, 8), "普洱 熟茶 357g", 1, 260, ""])
+    sheet.write_row(1, 0, ["2024070200000000001", "茶友小陈", "陈晨", "福建省 福州市 鼓楼区 五四路158号(350003)",
+                           13512345678, PENDING])
+    sheet.write_datetime(1, 6, datetime(2024, 7, 2, 9, 30), when)
+    sheet.write_row(1, 7, ["武夷岩茶 大红袍 100g", 1, 98.5])
+    sheet.write_string(1, 10, '=HYPERLINK("http://x","y")')  # a string that looks like a formula, as exported
+    # Row 3 is blank and skipped; the next one is still row 4 in Excel. Excel makes the CSV's ="…" a formula
+    # and keeps its value beside it.
+    sheet.write_formula(3, 0, '="2024070200000000002"', None, "2024070200000000002")
+    sheet.write_row(3, 1, ["阿May", "林美", "广东省 广州市 天河区 天河路385号(510620)", "13612345678", PENDING,
+                           "2024-07-02 10:05:12", "安溪铁观音 清香型 250g", 2, 136, ""])
+    sheet.write_row(4, 0, ["2024070200000000003", "老周", "周平", "河南省 郑州市 金水区 花园路1号(450003)",
+                           13712345678, "交易关闭"])
+    sheet.write_datetime(4, 6, datetime(2024, 6, 20, 8), when)
+    sheet.write_row(4, 7, ["普洱 熟茶 357g", 1, 260, ""])
     # fmt: on
-    workbook.save(out / "orders.xlsx")
+    workbook.close()
 
 
 def pair_files(out: Path) -> None:

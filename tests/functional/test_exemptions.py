@@ -20,7 +20,7 @@ from portal.models import (
     Order,
 )
 from portal.models.base import utcnow
-from tests.exemption_samples import DAOLI, EXE, LONGSHA, NANGANG, PNG
+from tests.exemption_samples import DAOLI, EXE, LONGSHA, NANGANG, PNG, png_claiming
 
 
 def china(moment) -> str:
@@ -437,6 +437,15 @@ def test_bad_manual_reports_are_refused_and_nothing_is_stored(app, world, login)
     cases = [
         (manual_form("B-1", ("notice", EXE, "photo.png")), "photo.png is not a PNG, JPEG or PDF file."),
         (manual_form("B-1", ("notice", big, "huge.png")), "huge.png is larger than 10 MB."),
+        (
+            manual_form("B-1", ("notice", png_claiming(50_000, 50_000), "bomb.png")),
+            "bomb.png is a picture of more than 64 megapixels, the most accepted.",
+        ),
+        (
+            manual_form("B-1", ("notice", png_claiming(10_000, 7_000), "wide.png")),
+            "wide.png is a picture of more than 64 megapixels, the most accepted.",
+        ),
+        (manual_form("B-1", ("notice", PNG[:12] + b"\x00" * 40, "cut.png")), "cut.png is not a readable PNG or JPEG"),
         (manual_form("", ("notice", PNG, "n.png")), "Choose at least one order."),
         (manual_form(" \n , ", ("notice", PNG, "n.png")), "Choose at least one order."),
         (manual_form("A-ONLY", ("notice", PNG, "n.png")), "Not an order of this shop: A-ONLY."),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.services import imports, orders
+from portal.services import imports, orders, spreadsheets
 
 
 def reference_clean_text(value) -> str:
@@ -91,7 +91,9 @@ def test_order_data_falls_back_to_landline_and_address():
 
 def test_header_row_pads_and_agrees_with_values():
     headings = ["订单编号", "其它", "收货人姓名", "收货地址", "联系手机", "订单付款时间", "订单状态"]
-    header = imports._read_header(iter([(1, headings)]), imports.ORDER_COLUMNS, imports.ORDER_REQUIRED, "orders_file")
+    header = spreadsheets.read_header(
+        iter([(1, headings)]), imports.ORDER_COLUMNS, imports.ORDER_REQUIRED, "orders_file"
+    )
     row = header.row(['="1"', "y", "王伟"])  # short: the missing cells read ""
     values = dict(zip(imports._ORDER_KEYS, row, strict=True))
     assert values["order_no"] == '="1"' and values["recipient_name"] == "王伟"

@@ -12,6 +12,7 @@ from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 
 from portal.extensions import csrf, limiter
+from portal.views.api.limits import limit_body
 from portal.views.api.schemas import Problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -34,6 +35,8 @@ limiter.limit(
     key_func=lambda: "auth-failed:" + get_remote_address(),
     deduct_when=lambda response: response.status_code == 401,
 )(bp)
+# Bodies are read (size-limited) and checked for nesting before spectree or a view parses them as JSON.
+bp.before_request(limit_body)
 
 
 @bp.after_request

@@ -174,20 +174,21 @@ def regions_import():
     form = RegionImportForm()
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        key = storage.new_key()
-        path = storage.save(form.regions_file.data, key, "regions")
-        try:
-            checked = region_import.read_regions(path)
-        except DomainError as error:
-            storage.discard(key)
-            status = failed(form, error)
-        else:
-            if not checked.ok:
-                storage.discard(key)
-            confirm = RegionConfirmForm(upload_key=key, file_name=(form.regions_file.data.filename or "")[:200])
-            return render_template(
-                "operator/regions_import.html", form=form, checked=checked, confirm=confirm
-            ), 200 if checked.ok else 422
+        with storage.staged() as upload:
+            path = storage.save(form.regions_file.data, upload.key, "regions")
+            try:
+                checked = region_import.read_regions(path)
+            except DomainError as error:
+                status = failed(form, error)
+            else:
+                if checked.ok:
+                    upload.keep()  # the preview's confirm form points at it
+                confirm = RegionConfirmForm(
+                    upload_key=upload.key, file_name=(form.regions_file.data.filename or "")[:200]
+                )
+                return render_template(
+                    "operator/regions_import.html", form=form, checked=checked, confirm=confirm
+                ), 200 if checked.ok else 422
     return render_template("operator/regions_import.html", form=form), status
 
 

@@ -117,25 +117,25 @@ def import_upload(shop_id: int):
     form = ImportForm()
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        key = storage.new_key()
-        orders_path = storage.save(form.orders_file.data, key, "orders")
-        items_path = storage.save(form.items_file.data, key, "items") if form.items_file.data else None
-        try:
-            report = imports.preview_import(shop, orders_path, items_path)
-        except DomainError as error:
-            storage.discard(key)
-            failed(form, error)
-            return render_template("seller/import_upload.html", shop=shop, form=form), error.status
-        batch = ImportBatch(
-            shop_id=shop.id,
-            created_by_id=current_user.id,
-            file_name=form.orders_file.data.filename or "",
-            items_file_name=(form.items_file.data.filename or "") if form.items_file.data else "",
-            storage_key=key,
-            report=report.as_dict(),
-        )
-        db.session.add(batch)
-        db.session.commit()
+        with storage.staged() as upload:
+            orders_path = storage.save(form.orders_file.data, upload.key, "orders")
+            items_path = storage.save(form.items_file.data, upload.key, "items") if form.items_file.data else None
+            try:
+                report = imports.preview_import(shop, orders_path, items_path)
+            except DomainError as error:
+                failed(form, error)
+                return render_template("seller/import_upload.html", shop=shop, form=form), error.status
+            batch = ImportBatch(
+                shop_id=shop.id,
+                created_by_id=current_user.id,
+                file_name=form.orders_file.data.filename or "",
+                items_file_name=(form.items_file.data.filename or "") if form.items_file.data else "",
+                storage_key=upload.key,
+                report=report.as_dict(),
+            )
+            db.session.add(batch)
+            db.session.commit()
+            upload.keep()
         return redirect(url_for("seller.import_preview", shop_id=shop.id, batch_id=batch.id))
     return render_template("seller/import_upload.html", shop=shop, form=form), status
 
@@ -230,25 +230,25 @@ def tracking_upload(shop_id: int):
     form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        key = storage.new_key()
-        path = storage.save(form.tracking_file.data, key, "tracking")
-        try:
-            company = waybills.chosen_company(form.company.data)
-            report = tracking_import.preview_tracking(shop, path, company)
-        except DomainError as error:
-            storage.discard(key)
-            failed(form, error)
-            return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
-        batch = ImportBatch(
-            shop_id=shop.id,
-            kind="tracking",
-            created_by_id=current_user.id,
-            file_name=form.tracking_file.data.filename or "",
-            storage_key=key,
-            report=report.as_dict(),
-        )
-        db.session.add(batch)
-        db.session.commit()
+        with storage.staged() as upload:
+            path = storage.save(form.tracking_file.data, upload.key, "tracking")
+            try:
+                company = waybills.chosen_company(form.company.data)
+                report = tracking_import.preview_tracking(shop, path, company)
+            except DomainError as error:
+                failed(form, error)
+                return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
+            batch = ImportBatch(
+                shop_id=shop.id,
+                kind="tracking",
+                created_by_id=current_user.id,
+                file_name=form.tracking_file.data.filename or "",
+                storage_key=upload.key,
+                report=report.as_dict(),
+            )
+            db.session.add(batch)
+            db.session.commit()
+            upload.keep()
         return redirect(url_for("seller.tracking_preview", shop_id=shop.id, tracking_id=batch.id))
     return render_template("seller/tracking_upload.html", shop=shop, form=form), status
 
