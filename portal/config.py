@@ -19,12 +19,13 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     # Uploads larger than this are refused before they are read (413).
-    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 192 * 1024 * 1024  # a 200,000-row export and its items file
     # Spreadsheets (order export, items file, tracking-number reply, anomaly regions): checked before parsing.
     PORTAL_UPLOAD_MAX_ROWS = 200_000  # data rows of one file
     PORTAL_UPLOAD_MAX_COLUMNS = 200
     PORTAL_UPLOAD_MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
     PORTAL_UPLOAD_MAX_CELLS = 5_000_000  # an XLSX sheet's rows x columns: the reader holds them all at once
+    PORTAL_UPLOAD_MAX_TEXT_MB = 256  # an XLSX's cell text, a shared string counted in every cell that shows it
     PORTAL_UPLOAD_MAX_UNCOMPRESSED_MB = 1024  # an XLSX's zip entries together, once inflated
     PORTAL_UPLOAD_MAX_ZIP_ENTRIES = 1_000  # an XLSX's files (10,000 sheets is an attack, not a shop)
     PORTAL_UPLOAD_MAX_ZIP_RATIO = 200  # inflated size over compressed size, per entry

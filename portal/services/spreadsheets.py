@@ -23,11 +23,10 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,13 @@ _RATIO_FROM_BYTES = 1 << 20
 # column letters if it has a reference ("" if not): one pass each.
 _ROW_TAG = re.compile(rb'<row(?=[\s>/])(?:[^>]*?\sr="(\d+)")?')
 _CELL_TAG = re.compile(rb'<c(?=[\s>/])(?:[^>]*?\sr="([A-Z]+)\d)?')
-# Rows and cells whose tag is cut at a block's end are scanned with the next block (a tag is short).
+# A cell's own text (<v> value, <t> of an inline or rich string), a shared string, a cell naming one by number.
+# The pieces scanned end just before a "<": a text runs to the next "<" or to the piece's end.
+_CELL_TEXT = re.compile(rb"<(?:v|t)\b[^>]*>([^<]*)")
+_SHARED_STRING = re.compile(rb"<si(?:/>|>(.*?)</si>)", re.DOTALL)
+_SHARED_REF = re.compile(rb't="s"[^>]*>\s*<v>(\d{1,9})')  # starts with a literal: fast to find
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+# Room for a tag around a cell's text.
 _TAG_OVERLAP = 256
 
 
@@ -62,6 +67,7 @@ class Limits:
     columns: int = 200
     cell_chars: int = 32_767
     cells: int = 5_000_000
+    text_bytes: int = 256 << 20
     uncompressed_bytes: int = 1024 << 20
     zip_entries: int = 1_000
     zip_ratio: int = 200
@@ -74,6 +80,7 @@ class Limits:
             columns=config["PORTAL_UPLOAD_MAX_COLUMNS"],
             cell_chars=config["PORTAL_UPLOAD_MAX_CELL_CHARS"],
             cells=config["PORTAL_UPLOAD_MAX_CELLS"],
+            text_bytes=config["PORTAL_UPLOAD_MAX_TEXT_MB"] << 20,
             uncompressed_bytes=config["PORTAL_UPLOAD_MAX_UNCOMPRESSED_MB"] << 20,
             zip_entries=config["PORTAL_UPLOAD_MAX_ZIP_ENTRIES"],
             zip_ratio=config["PORTAL_UPLOAD_MAX_ZIP_RATIO"],
@@ -474,42 +481,99 @@ def _check_zip(path: str | Path, file_field: str, limits: Limits) -> tuple[int, 
                         limit=_n(limits.zip_ratio),
                     ),
                 )
-        rows = columns = 0
+        # Shared strings first: the sheets' cells are counted with the length of the string each one names.
+        entries.sort(key=lambda entry: entry.filename != _SHARED_STRINGS)
+        scan = _Scan(file_field, limits)
         try:
             for entry in entries:
-                sheet_rows, sheet_columns = _inflate(archive, entry, file_field, limits)
-                rows, columns = max(rows, sheet_rows), max(columns, sheet_columns)
+                scan.entry(archive, entry)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as error:
             # A CRC error: the entry inflates to other bytes than it claims (more, cut short or changed).
             raise refusal(file_field, _not_spreadsheet()) from error
-    return rows, columns
+    return scan.rows, scan.columns
 
 
-def _inflate(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, file_field: str, limits: Limits) -> tuple[int, int]:
-    """Inflate one entry as a stream, checking that it gives exactly the bytes it claims (size and CRC); a
-    worksheet's rows and columns are counted on the way: (rows, columns), (0, 0) for any other entry."""
-    is_sheet = entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml")
-    rows = row_tags = columns = refs = cell_tags = 0
-    tail = b""
-    for block in chain(_entry_blocks(archive, entry, file_field), [b""]):
-        if not is_sheet:
-            continue
-        text = tail + block
-        # A tag cut at the block's end is scanned with the next block: scan up to the last "<" near the end.
-        cut = text.rfind(b"<", max(len(text) - _TAG_OVERLAP, 0)) if block else -1
-        scan, tail = (text, b"") if cut <= 0 else (text[:cut], text[cut:])
-        numbers = _ROW_TAG.findall(scan)
-        row_tags += len(numbers)
-        rows = max(rows, max(map(int, filter(None, numbers)), default=0))
-        letters = _CELL_TAG.findall(scan)
-        cell_tags += len(letters)
+class _Scan:
+    """One pass over a workbook's inflated entries, with no XML parser: how many rows and columns its sheets
+    span, and how much text its cells hold once a shared string is copied into every cell that names it (as
+    calamine copies it). The text is checked as it goes: a cell longer than the cell limit could be in
+    bytes (4 per character), or more text in all than PORTAL_UPLOAD_MAX_TEXT_MB, refuses the file."""
+
+    def __init__(self, file_field: str, limits: Limits):
+        self.file_field, self.limits = file_field, limits
+        self.longest = 4 * limits.cell_chars + _TAG_OVERLAP  # bytes of one cell's text, tags included
+        self.shared: list[int] = []  # bytes of each shared string
+        self.text = self.rows = self.columns = 0
+
+    def entry(self, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+        if entry.filename == _SHARED_STRINGS:
+            self._blocks(archive, entry, self._shared_strings, b"<si")
+        elif entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
+            self.sheet_rows = self.row_tags = self.sheet_columns = self.refs = self.cell_tags = 0
+            self._blocks(archive, entry, self._sheet, b"<")
+            # A row or cell without its number takes the next one: bound the span by how many there are.
+            self.rows = max(self.rows, self.sheet_rows, self.row_tags)
+            self.columns = max(self.columns, self.sheet_columns + max(self.cell_tags - self.refs, 0))
+        else:
+            for _block in _entry_blocks(archive, entry, self.file_field):
+                pass  # inflated all the same: its size and CRC are checked
+
+    def _blocks(self, archive: zipfile.ZipFile, entry: zipfile.ZipInfo, scan: Callable[[bytes], None], cut_at: bytes):
+        """Hand ``scan`` the entry's text in pieces that end where ``cut_at`` starts (a tag is never cut)."""
+        tail = b""
+        for block in _entry_blocks(archive, entry, self.file_field):
+            text = tail + block
+            cut = text.rfind(cut_at)
+            if cut < 0 or len(text) - cut > self.longest + READ_BLOCK:
+                self._too_long(len(text) - max(cut, 0))  # one string (or tag) longer than any cell may be
+            scan(text[:cut])
+            tail = text[cut:]
+        scan(tail)
+
+    def _shared_strings(self, text: bytes) -> None:
+        lengths = [len(string) for string in _SHARED_STRING.findall(text)]
+        if lengths and max(lengths) > self.longest:
+            self._too_long(max(lengths))
+        self.shared += lengths
+
+    def _sheet(self, text: bytes) -> None:
+        numbers = _ROW_TAG.findall(text)
+        self.row_tags += len(numbers)
+        self.sheet_rows = max(self.sheet_rows, max(map(int, filter(None, numbers)), default=0))
+        letters = _CELL_TAG.findall(text)
+        self.cell_tags += len(letters)
         kinds = set(letters)
-        refs += len(letters) - letters.count(b"") if b"" in kinds else len(letters)
-        columns = max(columns, max(map(_column_number, kinds), default=0))
-    if not is_sheet:
-        return 0, 0
-    # A row or cell without its number takes the next one: bound the span by how many there are.
-    return max(rows, row_tags), columns + max(cell_tags - refs, 0)
+        self.refs += len(letters) - letters.count(b"") if b"" in kinds else len(letters)
+        self.sheet_columns = max(self.sheet_columns, max(map(_column_number, kinds), default=0))
+        values = _CELL_TEXT.findall(text)
+        if values:
+            longest = max(map(len, values))
+            if longest > self.longest:
+                self._too_long(longest)
+            self.text += sum(map(len, values))
+        shared, count = self.shared, len(self.shared)
+        self.text += sum(shared[i] for i in map(int, _SHARED_REF.findall(text)) if i < count)
+        if self.text > self.limits.text_bytes:
+            raise self._refusal(
+                _(
+                    "The cells of the workbook hold more than %(limit)s MB of text (a shared string counts once "
+                    "for every cell that shows it): split it and upload the parts one after the other.",
+                    limit=_n(self.limits.text_bytes >> 20),
+                )
+            )
+
+    def _too_long(self, size: int) -> None:
+        raise self._refusal(
+            _(
+                "A cell inside the workbook holds %(kb)s KB of text; at most %(limit)s characters are read from "
+                "one cell.",
+                kb=_n(size >> 10),
+                limit=_n(self.limits.cell_chars),
+            )
+        )
+
+    def _refusal(self, message: str) -> InvalidDataError:
+        return refusal(self.file_field, message)
 
 
 def _entry_blocks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, file_field: str) -> Iterator[bytes]:

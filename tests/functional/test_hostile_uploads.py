@@ -4,6 +4,7 @@ moves, and nothing is left behind (no order, no file under the upload folder). E
 import codecs
 import html
 import io
+import os
 import re
 import struct
 import zipfile
@@ -56,9 +57,12 @@ MB = 1 << 20
 # Files ------------------------------------------------------------------------------------------
 
 
-def workbook(path: Path, sheet_parts, extra: int = 0) -> Path:
-    """An XLSX whose first sheet's XML is written from ``sheet_parts`` (bytes, streamed), plus ``extra`` sheets."""
+def workbook(path: Path, sheet_parts, extra: int = 0, shared: bytes = b"") -> Path:
+    """An XLSX whose first sheet's XML is written from ``sheet_parts`` (bytes, streamed), plus ``extra`` sheets
+    and the shared strings' XML."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        if shared:
+            archive.writestr("xl/sharedStrings.xml", shared)
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", RELS)
         archive.writestr("xl/workbook.xml", WORKBOOK)
@@ -144,6 +148,20 @@ def _central_record(data: bytearray, name: bytes) -> int:
         at += 4
 
 
+def fan_out(path: Path) -> Path:
+    """One 30,000-character shared string shown in 20,000 cells: 100 KB stored, 600 MB once every cell holds it."""
+    shared = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>' + b"x" * 30_000
+    shared += b"</t></si></sst>"
+    rows = b"".join(f'<row r="{n}"><c r="D{n}" t="s"><v>0</v></c></row>'.encode() for n in range(2, 20_002))
+    return workbook(path, [header_row(), rows], shared=shared)
+
+
+def long_cell(path: Path) -> Path:
+    """One 2 MB cell of text that compresses only 4 times: no ratio or size limit stops it before the scan."""
+    random = bytes(os.urandom(2 * MB)).translate(bytes(b"ACGT"[byte % 4] for byte in range(256)))
+    return workbook(path, [header_row(), b'<row r="2"><c r="A2" t="inlineStr"><is><t>', random, b"</t></is></c></row>"])
+
+
 def html_page(path: Path) -> Path:
     path.write_text("<!DOCTYPE html><html><body><table><tr><td>订单编号</td></tr></table></body></html>")
     return path
@@ -188,6 +206,8 @@ XLSX_CASES = {
     "wide row": (wide_row, "16,384 columns"),
     "10,000 sheets": (many_sheets, "10,005 files inside"),
     "lying entry": (lying_entry, "more than the 1,000 bytes it claims"),
+    "shared string fan-out": (fan_out, "more than 256 MB of text"),
+    "2 MB cell": (long_cell, "KB of text; at most 32,767 characters are read from one cell"),
     "html as xlsx": (html_page, "web page"),
     "old xls": (old_xls, ".xls"),
 }
