@@ -9,6 +9,9 @@ export FLASK_APP := wsgi
 
 .PHONY: run serve test test-sqlite test-postgres lint format deps system-deps translations translations-update
 
+# The web server and, beside it, the jobs consumer that checks and applies imports (portal/jobs.py). The consumer
+# stops with this shell however it ends (--parent: it watches the shell); Ctrl-C reaches only the web server, and
+# the trap then sends the consumer one SIGINT, which lets a running import finish.
 run: deps translations instance/config.py
 	$(BIN)/flask --app wsgi db upgrade
 	-$(BIN)/flask --app wsgi seed-demo --password '$(DEMO_PASSWORD)'
@@ -16,10 +19,13 @@ run: deps translations instance/config.py
 	@echo "  Courier Partner Portal: open http://127.0.0.1:$(PORT)/"
 	@echo "  Sign in as seller1, courier1, packer1 or operator, password: $(DEMO_PASSWORD)"
 	@echo
+	$(BIN)/flask --app wsgi jobs-consumer --parent $$$$ & jobs=$$!; \
+	trap 'kill -INT $$jobs 2>/dev/null; wait $$jobs' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 # Production: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY workers, logs to stdout) on DATABASE_URL,
 # SECRET_KEY from the environment. Migrates first; stops in one line if the database is unreachable.
+# gunicorn.conf.py starts the jobs consumer with the master and stops it on exit (PORTAL_JOBS_CONSUMER=off: not).
 serve: deps translations
 	$(BIN)/flask --app wsgi check-db --connect-only
 	$(BIN)/flask --app wsgi db upgrade

@@ -287,7 +287,7 @@ def main() -> None:
                 "/courier/print-jobs",
                 {"company": "ZTO", "size": "100x150", "scope": "selected", "order_ids": world["pending"]},
             )
-            job_path = headers.get("Location", "")
+            job_path = headers.get("Location", "").removesuffix("/summary")  # the job's labels, not its page
             browser.get(f"/courier/pickups/{world['pickup_id']}")  # the page's CSRF token
             cookie, csrf = browser.cookie, browser.csrf
             base = f"http://127.0.0.1:{port}"

@@ -69,6 +69,10 @@ def people(shops: int, couriers: int) -> tuple[list[int], list[int]]:
         [{"name": f"店铺{n:03d}", "owner_id": ids[f"seller{n}"], "created_at": now} for n in range(1, shops + 1)],
     )
     shop_ids = list(db.session.scalars(select(Shop.id).order_by(Shop.id)))
+    waybills.ensure_default_companies()
+    from portal.models import CourierCompany
+
+    zto = db.session.scalar(select(CourierCompany).where(CourierCompany.code == "ZTO"))
     grants = []
     for c in range(couriers):
         for k in range(SHOPS_PER_COURIER):
@@ -80,13 +84,10 @@ def people(shops: int, couriers: int) -> tuple[list[int], list[int]]:
                     "export_addresses": True,
                     "print_labels": True,
                     "mark_shipped": True,
+                    "company_id": zto.id,  # courier1 prints its shops' ZTO ranges
                 }
             )
     db.session.execute(insert(CourierGrant), grants)
-    waybills.ensure_default_companies()
-    from portal.models import CourierCompany
-
-    zto = db.session.scalar(select(CourierCompany).where(CourierCompany.code == "ZTO"))
     operator = db.session.get(User, ids["operator"])
     for n, shop_id in enumerate(shop_ids[:SHOPS_PER_COURIER]):  # courier1's shops can print
         start = f"78{n:02d}{0:010d}"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from portal import cli, errors, overload, permissions
+from portal import cli, errors, jobs, overload, permissions
 from portal.config import CONFIGS, DEV_SECRET_KEY
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models import AuditEvent
@@ -141,6 +141,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    jobs.init_app(app)
     app.before_request(permissions.enforce)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -175,9 +176,9 @@ def _sqlite_pragmas(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.views import account, api, auth, courier, operator, public, seller, staff
+    from portal.views import account, api, auth, courier, operator, public, reveal, seller, staff
 
-    for module in (public, auth, account, seller, staff, courier, operator, api):
+    for module in (public, auth, account, seller, staff, courier, operator, reveal, api):
         app.register_blueprint(module.bp)
 
 

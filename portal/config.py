@@ -29,6 +29,9 @@ class Config:
     PORTAL_UPLOAD_MAX_UNCOMPRESSED_MB = 1024  # an XLSX's zip entries together, once inflated
     PORTAL_UPLOAD_MAX_ZIP_ENTRIES = 1_000  # an XLSX's files (10,000 sheets is an attack, not a shop)
     PORTAL_UPLOAD_MAX_ZIP_RATIO = 200  # inflated size over compressed size, per entry
+    # Background jobs (import checks and applies): redis://... shared by every machine, else a SQLite file
+    # (relative to instance/). Tests run each job inside the request that enqueues it.
+    PORTAL_JOBS_URL: str | None = os.environ.get("PORTAL_JOBS_URL") or os.environ.get("REDIS_URL") or None
     # API bodies: larger is a 413, deeper nesting a 400, both before the JSON is parsed.
     PORTAL_API_MAX_BODY_MB = 8
     PORTAL_API_MAX_JSON_DEPTH = 32
@@ -44,6 +47,11 @@ class Config:
     # Failed sign-ins allowed before the form is locked for a while.
     PORTAL_LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     PORTAL_LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    # Labels one person may open by their QR code (services/reveal.py): a pile of photographed labels is not a list.
+    PORTAL_REVEAL_LIMIT = "300 per hour"
+    # The portal's address as seen from anywhere (https://portal.example.com), printed in each label's QR code:
+    # the delivering outlet is in another city. Unset: the address the label was printed from.
+    PORTAL_PUBLIC_URL: str | None = os.environ.get("PORTAL_PUBLIC_URL") or None
     PORTAL_INVITATION_HOURS = 72
     PORTAL_PAGE_SIZE = 50
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
@@ -77,6 +85,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     PORTAL_ARGON2_TIME_COST = 1
     PORTAL_ARGON2_MEMORY_COST = 1024
+    PORTAL_JOBS_IMMEDIATE = True
     PORTAL_ENV = "testing"
 
 

@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import (
     AnomalyRegion,
     ApiToken,
+    CompanyMembership,
     CourierGrant,
     Evidence,
     ExemptionReport,
@@ -67,6 +68,14 @@ POLICY: dict[str, Rule] = {
     "account.password": Rule(SIGNED_IN_ANY),
     "account.home": Rule(SIGNED_IN),
     "account.redeem": Rule(SIGNED_IN),
+    "account.companies": Rule(SIGNED_IN),  # my courier company memberships; asking to join one
+    # Any signed-in person may try; services/memberships.leave refuses (404) another person's membership.
+    "account.membership_leave": Rule(SIGNED_IN),
+    # A label's QR code: who may read it depends on the label (the shop's people, a courier with the view switch
+    # in its shop, staff of the company whose number is on it), which only the code's row tells. The policy
+    # signs the person in (and back to this URL); services/reveal.reveal decides, and answers every refusal,
+    # like an unknown or dead code, with the same 404.
+    "reveal.show": Rule(SIGNED_IN),
     "seller.shop_new": Rule(SIGNED_IN),
     "seller.shop_home": Rule(SHOP_OWNER),
     "seller.shop_settings": Rule(SHOP_OWNER),
@@ -85,6 +94,7 @@ POLICY: dict[str, Rule] = {
     "seller.order_cancel": Rule(SHOP_OWNER),
     "seller.import_upload": Rule(SHOP_OWNER),
     "seller.import_preview": Rule(SHOP_OWNER),
+    "seller.import_progress": Rule(SHOP_OWNER),  # the progress fragment of either kind of import
     "seller.import_confirm": Rule(SHOP_OWNER),
     "seller.import_discard": Rule(SHOP_OWNER),
     "seller.tracking_upload": Rule(SHOP_OWNER),
@@ -127,6 +137,9 @@ POLICY: dict[str, Rule] = {
     "courier.print_job": Rule(JOB_ACTOR),
     "courier.print_job_pdf": Rule(JOB_ACTOR),
     "courier.print_job_zpl": Rule(JOB_ACTOR),
+    "courier.print_job_tspl": Rule(JOB_ACTOR),
+    "courier.print_job_summary": Rule(JOB_ACTOR),
+    "courier.print_job_reprint": Rule(JOB_ACTOR),
     "courier.order_detail": Rule(COURIER_IN_SHOP),
     "courier.order_reprint": Rule(COURIER_IN_SHOP, "print_labels"),
     "courier.order_void": Rule(COURIER_IN_SHOP, "print_labels"),
@@ -150,6 +163,9 @@ POLICY: dict[str, Rule] = {
     "seller.exemption_report": Rule(SHOP_OWNER),
     "seller.exemption_evidence": Rule(SHOP_OWNER),
     "operator.region_children": Rule(OPERATOR),
+    "operator.memberships": Rule(OPERATOR),
+    "operator.membership_confirm": Rule(OPERATOR),
+    "operator.membership_revoke": Rule(OPERATOR),
 }
 
 # URL arguments that name an object, and how to find the shop it belongs to.
@@ -168,6 +184,7 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "region_id": ("region", AnomalyRegion),
     "report_id": ("report", ExemptionReport),
     "evidence_id": ("evidence", Evidence),
+    "membership_id": ("membership", CompanyMembership),
 }
 
 

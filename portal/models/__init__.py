@@ -16,6 +16,7 @@ from portal.models.exemption import (
     ReportKind,
     ReportStatus,
 )
+from portal.models.membership import CompanyMembership, MembershipStatus
 from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
 from portal.models.pickup import Pickup, PickupScan
 from portal.models.printing import PrintedLabel, PrintJob
@@ -32,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CheckRule",
+    "CompanyMembership",
     "CourierCompany",
     "CourierGrant",
     "Evidence",
@@ -42,6 +44,7 @@ __all__ = [
     "GrantStatus",
     "ImportBatch",
     "Invitation",
+    "MembershipStatus",
     "Order",
     "OrderEvent",
     "OrderItem",

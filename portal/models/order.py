@@ -111,8 +111,19 @@ class OrderEvent(Base):
     note: Mapped[str] = mapped_column(String(300), default="")
 
 
+class ImportStatus(StrEnum):
+    """Where an import stands; only portal/jobs.py assigns it. Checking and applying run as background jobs."""
+
+    CHECKING = "checking"  # uploaded, the preview job is reading it
+    PREVIEW = "preview"  # checked: waiting for the seller to confirm or discard
+    APPLYING = "applying"  # confirmed, the apply job is writing it
+    APPLIED = "applied"
+    FAILED = "failed"  # a job could not finish: ``error`` says why, the files are gone
+    DISCARDED = "discarded"
+
+
 class ImportBatch(Base):
-    """An uploaded order export: previewed first, applied on confirmation."""
+    """An uploaded order export or tracking sheet: checked and applied by background jobs (portal/jobs.py)."""
 
     __tablename__ = "import_batch"
 
@@ -126,6 +137,12 @@ class ImportBatch(Base):
     items_file_name: Mapped[str] = mapped_column(String(200), default="")
     # Where the uploaded files wait under instance/uploads until confirmed or discarded.
     storage_key: Mapped[str] = mapped_column(String(80), default="")
-    status: Mapped[str] = mapped_column(String(16), default="preview")  # preview, applied, discarded
+    status: Mapped[str] = mapped_column(String(16), default=ImportStatus.CHECKING)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What the apply job did (orders created, updated, skipped; or orders labelled).
+    result: Mapped[dict | None] = mapped_column(JSON)
+    # Why a job failed, in the seller's language.
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
     applied_at: Mapped[datetime | None]
+    # When the last job ended (checked, applied or failed).
+    finished_at: Mapped[datetime | None]

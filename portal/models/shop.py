@@ -2,12 +2,16 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
 from portal.models.user import User
+
+if TYPE_CHECKING:  # models/waybill.py imports this module
+    from portal.models.waybill import CourierCompany
 
 # The four switches of a courier grant, in the order they are shown.
 GRANT_PERMISSIONS = ("view_recipient", "export_addresses", "print_labels", "mark_shipped")
@@ -36,6 +40,8 @@ class Shop(Base):
     # Ship-from, printed in the label's sender zone.
     sender_name: Mapped[str] = mapped_column(String(80), default="")
     sender_phone: Mapped[str] = mapped_column(String(32), default="")
+    # The seller marks the sender phone a business line: privacy labels then print it in full.
+    sender_phone_public: Mapped[bool] = mapped_column(default=False, server_default=false())
     sender_address: Mapped[str] = mapped_column(String(300), default="")
     # GB/T 2260 code of the ship-from district (for origin anomaly regions).
     sender_region_code: Mapped[str] = mapped_column(String(6), default="")
@@ -79,9 +85,13 @@ class CourierGrant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     last_used_at: Mapped[datetime | None]
+    # The courier company this person works for: they print with its numbers only. None on grants made
+    # before companies were named that never printed: the seller chooses, and until then nothing prints.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("courier_company.id"))
 
     shop: Mapped[Shop] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    company: Mapped["CourierCompany | None"] = relationship()
 
     @property
     def handle(self) -> str:
@@ -128,9 +138,12 @@ class Invitation(Base):
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     cancelled_at: Mapped[datetime | None]
+    # The courier company the invited person works for; the grant made from the code names it.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("courier_company.id"))
 
     shop: Mapped[Shop] = relationship()
     used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id])
+    company: Mapped["CourierCompany | None"] = relationship()
 
     @property
     def permissions(self) -> list[str]:

@@ -1,13 +1,19 @@
 """Code 128 and QR symbols as SVG whose modules land on a thermal printer's dot grid.
 
 A bar a whole number of dots wide prints exactly that wide at any offset; 0.2 mm (1.6 dots at 203 dpi)
-does not (measured in shared/DEPENDENCIES.md, part 2). python-barcode only encodes: the SVG is our own,
-one ``<path>`` in module units, so nothing but geometry comes from the value.
+does not (measured in shared/DEPENDENCIES.md, part 2). python-barcode only encodes Code 128: the SVG is our
+own, one ``<path>`` in module units, so nothing but geometry comes from the value. ``module_dots`` is the
+one rule for how wide a module is: the widest whole number of dots, 0.25 to 0.5 mm, that fits.
+
+QR codes (error correction M) come from zxing-cpp's writer (C++): about 0.2 ms a symbol, mask chosen as
+the standard says, where segno takes 6 ms, which 1,000 labels a page could not afford. Only the drawing on
+the dot grid is ours.
 """
 
-import io
-from functools import lru_cache
+import re
+from functools import cache, lru_cache
 
+import zxingcpp
 from barcode.codex import Code128
 from barcode.errors import BarcodeError
 
@@ -15,6 +21,10 @@ DPI = 203
 QUIET_ZONE = 10  # modules each side, the Code 128 minimum
 MAX_LENGTH = 40
 MIN_DOTS_PER_MODULE = 2  # one dot wide bars vanish or merge under thermal dot gain
+# A Code 128 module is 0.25 to 0.5 mm: 2, 3 or 4 dots at 203 dpi, 3 to 6 at 300 dpi. Narrower did not scan
+# reliably at 203 dpi (shared/ENVIRONMENT.md); wider makes a 15-character number too wide for 100 mm.
+MIN_MODULE_MM = 0.25
+MAX_MODULE_MM = 0.5
 # Printable ASCII: tracking numbers never hold control characters, and every reader handles these.
 _PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F))
 
@@ -59,6 +69,28 @@ def bar_runs(modules: str) -> list[tuple[int, int]]:
     if start is not None:
         runs.append((start, len(modules) - start))
     return runs
+
+
+def module_dots_range(dpi: int = DPI) -> tuple[int, int]:
+    """The narrowest and widest module in whole dots at ``dpi``: (2, 4) at 203 dpi, (3, 6) at 300."""
+    return max(MIN_DOTS_PER_MODULE, round(MIN_MODULE_MM * dpi / 25.4)), round(MAX_MODULE_MM * dpi / 25.4)
+
+
+def module_dots(symbol_modules: int, max_width_mm: float, *, dpi: int = DPI) -> int:
+    """Dots per module for a Code 128 symbol of ``symbol_modules`` in a zone ``max_width_mm`` wide: the largest
+    whole number in ``module_dots_range`` that fits the symbol with a full quiet zone (10 modules) each side.
+
+    :raise ValueError: the symbol does not fit even at the narrowest module.
+    """
+    total = symbol_modules + 2 * QUIET_ZONE
+    low, high = module_dots_range(dpi)
+    for dots in range(high, low - 1, -1):
+        if total * module_mm(dots, dpi) <= max_width_mm + 1e-9:
+            return dots
+    raise ValueError(
+        f"a Code 128 symbol of {symbol_modules} modules and its quiet zones at {low} dots does not fit in "
+        f"{max_width_mm} mm"
+    )
 
 
 def fit_quiet_zone(symbol_modules: int, max_width_mm: float | None, *, dots_per_module: int = 2, dpi: int = DPI) -> int:
@@ -106,34 +138,87 @@ def code128_svg(
     )
 
 
-def qr_svg(data: str, *, dots_per_module: int = 3, dpi: int = DPI) -> str:
-    """An SVG QR code (error correction M, 4-module border) sized in mm, whole dots per module.
+# --- QR code ---
 
-    :raise ValueError: ``data`` is empty or too long for a QR code, or ``dots_per_module`` is below 2.
+QR_BORDER = 4  # modules of quiet zone each side, the QR minimum
+
+
+def qr_matrix(data: str) -> list[bytes]:
+    """The QR symbol of ``data`` (error correction M, the smallest version), without its border: one ``bytes``
+    per row, ``b"1"`` dark and ``b"0"`` light.
+
+    :raise ValueError: ``data`` is empty or too long for a QR code.
     """
-    import segno  # only a few labels carry a QR code
+    size, stride, cells = _qr_cells(data)
+    return [cells[row : row + size] for row in range(0, size * stride, stride)]
 
-    _check_dots(dots_per_module)
+
+def qr_side(data: str) -> int:
+    """Modules per side of ``data``'s QR symbol, border not included.
+
+    :raise ValueError: ``data`` is empty or too long for a QR code.
+    """
+    return _qr_cells(data)[0]
+
+
+_DARK_AS_ONE = bytes.maketrans(bytes(range(256)), b"1" * 128 + b"0" * 128)  # zxing-cpp: 0 dark, 255 light
+
+
+@lru_cache(maxsize=4)
+def _qr_cells(data: str) -> tuple[int, int, bytes]:
+    """(modules per side, stride, the rows one after the other, each padded with b"0" to ``stride``, a
+    multiple of 8). Cached for the few calls one label makes (its size, then its drawing)."""
     if not data:
         raise ValueError("a QR code needs data")
     try:
-        qr = segno.make(data, error="m", micro=False)
-    except segno.DataOverflowError as exc:
-        raise ValueError(str(exc)) from exc
-    out = io.BytesIO()
-    # The namespace stays in so the SVG also works as a file; no title or description from the data.
-    qr.save(
-        out,
-        kind="svg",
-        xmldecl=False,
-        svgns=True,
-        nl=False,
-        scale=module_mm(dots_per_module, dpi),
-        unit="mm",
-        svgclass="qrcode",
-        lineclass=None,
+        symbol = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    except ValueError as error:
+        raise ValueError(f"too long for a QR code: {error}") from error
+    image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))
+    size = image.shape[0]
+    stride = -(-size // 8) * 8
+    cells = image.tobytes().translate(_DARK_AS_ONE)
+    return size, stride, b"".join(cells[row : row + size].ljust(stride, b"0") for row in range(0, size * size, size))
+
+
+def qr_svg(data: str, *, dots_per_module: int = 3, dpi: int = DPI) -> str:
+    """An SVG QR code (error correction M, 4-module border) sized in mm, whole dots per module.
+
+    Each row is one stroke one module high, walked eight modules at a time from a table of path pieces,
+    so a symbol costs a few dozen lookups rather than one formatted rectangle per run.
+
+    :raise ValueError: ``data`` is empty or too long for a QR code, or ``dots_per_module`` is below 2.
+    """
+    _check_dots(dots_per_module)
+    size, stride, cells = _qr_cells(data)
+    total = size + 2 * QR_BORDER
+    side = f"{total * module_mm(dots_per_module, dpi):.4f}mm"
+    pieces = _path_pieces()
+    steps = [pieces[cells[i : i + 8]] for i in range(0, len(cells), 8)]
+    per_row = stride // 8
+    for y in range(size):
+        steps[y * per_row] = f"M{QR_BORDER} {y + QR_BORDER}.5{steps[y * per_row]}"
+    path = "".join(steps)
+    # No title or description from the data: the URL is only in the symbol.
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="qrcode" width="{side}" height="{side}" '
+        f'viewBox="0 0 {total} {total}" shape-rendering="crispEdges" aria-hidden="true">'
+        f'<path stroke="#000" stroke-width="1" fill="none" d="{path}"/></svg>'
     )
-    return out.getvalue().decode().replace("<svg ", '<svg shape-rendering="crispEdges" aria-hidden="true" ', 1)
+
+
+@cache
+def _path_pieces() -> dict[bytes, str]:
+    """SVG path steps for every run of 1 to 8 modules (b"0110"): "h" draws dark ones, "m" skips light ones."""
+    pieces = {}
+    for length in range(1, 9):
+        for value in range(1 << length):
+            key = format(value, f"0{length}b").encode("ascii")
+            pieces[key] = "".join(
+                f"h{m.end() - m.start()}" if key[m.start()] == 49 else f"m{m.end() - m.start()} 0"
+                for m in re.finditer(rb"1+|0+", key)
+            )
+    return pieces
 
 
 def _check_dots(dots_per_module: int) -> None:

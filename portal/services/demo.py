@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import CourierGrant, Order, OrderSource, Shop, ShopStaff, User
 from portal.models.base import utcnow
-from portal.services import accounts, shops
+from portal.services import accounts, shops, waybills
 from portal.services.errors import ConflictError
 
 DEMO_USERS = {
@@ -33,6 +33,9 @@ DEMO_GRANTS = {
     },
     "courier2": {"seller1": {"view_recipient": False, "print_labels": True, "mark_shipped": True}},
 }
+# courier -> shops (by owner) and the courier company named on the grant: whose numbers they print with.
+# courier1's outlet takes ZTO and J&T parcels (many outlets serve several brands): one person, two companies.
+DEMO_GRANT_COMPANIES = {"courier1": {"seller1": "ZTO", "seller2": "JT"}, "courier2": {"seller1": "YTO"}}
 
 
 # Real places, invented streets and people: the demo's order addresses.
@@ -142,13 +145,24 @@ def seed(password: str, *, force: bool = False, with_orders: bool = True) -> See
     if db.session.scalar(select(ShopStaff).where(ShopStaff.user_id == users["packer1"].id)) is None:
         db.session.add(ShopStaff(shop=shop_of["seller1"], user=users["packer1"]))
         created += 1
+    created += len(waybills.ensure_default_companies())
     for courier, grants in DEMO_GRANTS.items():
         for owner, permissions in grants.items():
-            if shops.active_grant(users[courier], shop_of[owner].id) is None:
+            company = waybills.company_by_code(DEMO_GRANT_COMPANIES[courier][owner])
+            grant = shops.active_grant(users[courier], shop_of[owner].id)
+            if grant is None:
                 db.session.add(
-                    CourierGrant(shop=shop_of[owner], user=users[courier], created_by_id=users[owner].id, **permissions)
+                    CourierGrant(
+                        shop=shop_of[owner],
+                        user=users[courier],
+                        created_by_id=users[owner].id,
+                        company=company,
+                        **permissions,
+                    )
                 )
                 created += 1
+            elif grant.company_id is None:  # seeded before grants named their company
+                grant.company = company
     db.session.flush()
     created += _seed_ranges(shop_of, users)
     if with_orders:
@@ -166,8 +180,6 @@ DEMO_RANGES = {
 
 def _seed_ranges(shop_of: dict[str, Shop], users: dict[str, User]) -> int:
     """The courier registry, and a few number ranges per shop, once."""
-    from portal.services import waybills
-
     created = len(waybills.ensure_default_companies())
     for owner, ranges in DEMO_RANGES.items():
         shop = shop_of[owner]

@@ -1,15 +1,19 @@
 """Print jobs: numbers for a selection of orders, the labels to print, reprints, voids, history."""
 
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from portal.extensions import db
 from portal.models import (
     CourierCompany,
+    CourierGrant,
     Order,
     OrderStatus,
     PrintedLabel,
@@ -17,12 +21,15 @@ from portal.models import (
     Shop,
     User,
     Waybill,
+    WaybillRange,
     WaybillStatus,
 )
-from portal.services import audit, labels, orders, waybills
-from portal.services.errors import ConflictError, InvalidDataError, NotFoundError
+from portal.services import audit, labels, orders, shops, waybills
+from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 
 MAX_LABELS_PER_JOB = 2000
+# A job of more labels than this asks the person to confirm the count before any number is taken.
+CONFIRM_OVER = 100
 
 
 @dataclass(frozen=True)
@@ -31,18 +38,50 @@ class JobLabels:
     labels: list[labels.LabelData]
 
 
-def create_print_job(
-    actor: User, order_ids: list[int], *, allowed_shop_ids: set[int], company: CourierCompany, size: str
-) -> PrintJob:
-    """Give each order the next number of its shop's range for this company, label them, record the job.
+@dataclass(frozen=True)
+class PrintPlan:
+    """A print job checked and ready to run (check_print_job): nothing is allocated yet."""
 
-    All or nothing: if any order cannot be printed, or a shop's ranges do not hold enough numbers,
-    no order gets a number (the caller rolls back).
+    order_ids: list[int]  # in print order, without repeats
+    by_shop: dict[int, list[int]]  # shop id -> its orders, in print order
+    shops: dict[int, Shop]
+    company: CourierCompany
+    size: str
+    ranges: dict[int, WaybillRange]  # shop id -> the range its numbers come from
 
-    :raise InvalidDataError: no orders, too many, unknown size, an address that must be fixed first.
+    @property
+    def count(self) -> int:
+        return len(self.order_ids)
+
+
+def refused(error: DomainError, order_ids: Iterable[int]) -> DomainError:
+    """``error``, naming the orders that caused it in ``error.order_ids`` (a page marks them)."""
+    error.order_ids = list(order_ids)
+    return error
+
+
+def check_print_job(
+    actor: User,
+    order_ids: list[int],
+    *,
+    allowed_shop_ids: set[int],
+    company: CourierCompany | None,
+    size: str,
+) -> PrintPlan:
+    """Everything a print job needs, checked without taking a number: the one check the pages and the API
+    go through (create_print_job runs it too).
+
+    The company is the one the actor's sub-account names in each shop: ``company`` None takes it from
+    those grants; another company is refused. (Someone printing in a shop without a grant there, such as
+    the shop's own people, uses any company the shop holds ranges of.) Each refusal names the orders that
+    caused it in ``error.order_ids``.
+
+    :raise InvalidDataError: no orders, too many, unknown size, an address that must be fixed first, a
+        company other than the grant's, no company given while the shops' grants name different ones, a
+        company no longer offered.
     :raise NotFoundError: an order that does not exist or is in a shop where the actor may not print.
-    :raise ConflictError: an order not pending (already labelled, shipped, cancelled), or no range
-        of this company with enough numbers left in a shop.
+    :raise ConflictError: an order not pending (already labelled, shipped, cancelled), a grant that names
+        no company yet, or no range of the company with enough numbers left in a shop.
     """
     order_ids = list(dict.fromkeys(order_ids))
     if not order_ids:
@@ -57,39 +96,123 @@ def create_print_job(
         )
     ).all()
     by_id = {order.id: order for order in found}
-    for order_id in order_ids:
-        order = by_id.get(order_id)
-        if order is None or order.shop_id not in allowed_shop_ids:
-            raise NotFoundError(_("Order #%(id)d is not in a shop where you may print labels.", id=order_id))
-    for order in found:
-        if order.status != OrderStatus.PENDING:
-            raise ConflictError(
-                _(
-                    "Order %(no)s is %(status)s: only pending orders get a new label. Nothing was printed.",
-                    no=order.platform_order_no,
-                    status=orders.status_label(order.status),
-                )
-            )
-        if order.address_flagged:
-            raise InvalidDataError(
-                _(
-                    "The address of order %(no)s could not be placed: the seller must fix it first. "
-                    "Nothing was printed.",
-                    no=order.platform_order_no,
-                )
-            )
+    missing = [i for i in order_ids if i not in by_id or by_id[i].shop_id not in allowed_shop_ids]
+    if missing:
+        raise refused(
+            NotFoundError(_("Order #%(id)d is not in a shop where you may print labels.", id=missing[0])), missing
+        )
+    listed = [by_id[order_id] for order_id in order_ids]
+    not_pending = [order for order in listed if order.status != OrderStatus.PENDING]
+    if not_pending:
+        first = not_pending[0]
+        message = _(
+            "Order %(no)s is %(status)s: only pending orders get a new label. Nothing was printed.",
+            no=first.platform_order_no,
+            status=orders.status_label(first.status),
+        )
+        raise refused(ConflictError(message), [order.id for order in not_pending])
+    flagged = [order for order in listed if order.address_flagged]
+    if flagged:
+        message = _(
+            "The address of order %(no)s could not be placed: the seller must fix it first. Nothing was printed.",
+            no=flagged[0].platform_order_no,
+        )
+        raise refused(InvalidDataError(message), [order.id for order in flagged])
     by_shop: dict[int, list[int]] = defaultdict(list)
-    for order_id in order_ids:
-        by_shop[by_id[order_id].shop_id].append(order_id)
+    for order in listed:
+        by_shop[order.shop_id].append(order.id)
+    shops_by_id = {shop.id: shop for shop in db.session.scalars(select(Shop).where(Shop.id.in_(by_shop)))}
+    company = _job_company(actor, shops_by_id, by_shop, company)
+    ranges = {}
+    for shop_id, shop_order_ids in by_shop.items():
+        try:
+            ranges[shop_id] = _range_with(shops_by_id[shop_id], company, len(shop_order_ids))
+        except DomainError as error:
+            raise refused(error, shop_order_ids) from None
+    return PrintPlan(order_ids, dict(by_shop), shops_by_id, company, size, ranges)
 
-    job = PrintJob(actor_id=actor.id, company_id=company.id, size=size, label_count=len(order_ids))
+
+def _job_company(
+    actor: User, shops_by_id: dict[int, Shop], by_shop: dict[int, list[int]], company: CourierCompany | None
+) -> CourierCompany:
+    """The job's company: the one the actor's grants name in these shops (``company``, if given, must be it).
+
+    :raise ConflictError: a grant names no company. :raise InvalidDataError: another company than a grant's,
+        none given and the grants name several, none given and no grant names one, a company no longer offered.
+    """
+    grants: dict[int, CourierGrant] = {grant.shop_id: grant for grant in shops.active_grants(actor)}
+    named: dict[int, CourierCompany] = {}
+    for shop_id, shop_order_ids in by_shop.items():
+        grant = grants.get(shop_id)
+        if grant is None:
+            continue  # not their courier (the caller's allowed_shop_ids let them print): any company of the shop
+        if grant.company_id is None:
+            message = _(
+                "%(shop)s has not named your courier company on your sub-account: ask the seller to choose it. "
+                "Nothing was printed.",
+                shop=shops_by_id[shop_id].name,
+            )
+            raise refused(ConflictError(message, {"company": message}), shop_order_ids)
+        named[shop_id] = grant.company
+    if company is None:
+        distinct = {named_company.id: named_company for named_company in named.values()}
+        if len(distinct) > 1:
+            message = _(
+                "The selected orders are in shops where your sub-accounts name different courier companies: "
+                "%(shops)s. Print each company's orders in a job of its own.",
+                shops="; ".join(
+                    f"{shops_by_id[shop_id].name}: {named_company.name}" for shop_id, named_company in named.items()
+                ),
+            )
+            everything = [order_id for shop_order_ids in by_shop.values() for order_id in shop_order_ids]
+            raise refused(InvalidDataError(message, {"company": message}), everything)
+        if not distinct:
+            message = _("Choose a courier company.")
+            raise InvalidDataError(message, {"company": message})
+        company = next(iter(distinct.values()))
+    for shop_id, named_company in named.items():
+        if named_company.id != company.id:
+            message = _(
+                "Your sub-account in %(shop)s prints with %(named)s, not %(company)s: you may only use %(named)s "
+                "numbers there. Nothing was printed.",
+                shop=shops_by_id[shop_id].name,
+                named=named_company.name,
+                company=company.name,
+            )
+            raise refused(InvalidDataError(message, {"company": message}), by_shop[shop_id])
+    if not company.active:
+        message = _("%(company)s is not offered any more.", company=company.code)
+        raise InvalidDataError(message, {"company": message})
+    return company
+
+
+def create_print_job(
+    actor: User, order_ids: list[int], *, allowed_shop_ids: set[int], company: CourierCompany | None, size: str
+) -> PrintJob:
+    """Give each order the next number of its shop's range for the company, label them, record the job.
+
+    Checked first by check_print_job (see there for the company and what is refused). All or nothing: if
+    any order cannot be printed, or a shop's ranges do not hold enough numbers, no order gets a number
+    (the caller rolls back).
+    """
+    plan = check_print_job(actor, order_ids, allowed_shop_ids=allowed_shop_ids, company=company, size=size)
+    return run_print_job(actor, plan)
+
+
+def run_print_job(actor: User, plan: PrintPlan) -> PrintJob:
+    """Take the numbers of a checked plan (check_print_job), label its orders, record the job.
+
+    :raise ConflictError: a range ran out since the check (another job took its numbers); nothing is kept.
+    """
+    company, order_ids = plan.company, plan.order_ids
+    job = PrintJob(actor_id=actor.id, company_id=company.id, size=plan.size, label_count=len(order_ids))
     db.session.add(job)
     db.session.flush()
     numbers: dict[int, str] = {}
     label_rows = []
-    for shop_id, shop_order_ids in by_shop.items():
-        shop = db.session.get(Shop, shop_id)
-        waybill_range = _range_with(shop, company, len(shop_order_ids))
+    for shop_id, shop_order_ids in plan.by_shop.items():
+        shop = plan.shops[shop_id]
+        waybill_range = plan.ranges[shop_id]
         for waybill in waybills.allocate_numbers(
             waybill_range, len(shop_order_ids), shop=shop, order_ids=shop_order_ids, actor=actor
         ):
@@ -131,10 +254,20 @@ def _range_with(shop: Shop, company: CourierCompany, needed: int):
             )
         )
     best = max(ranges, key=waybills.remaining)
+    if waybills.remaining(best) == 0:
+        raise ConflictError(
+            _(
+                "%(shop)s has no %(company)s numbers left: the seller must record a new range. Nothing was printed.",
+                shop=shop.name,
+                company=company.name,
+            )
+        )
     raise ConflictError(
         _(
-            "%(shop)s: range %(range)s has %(left)d numbers left and %(count)d are needed. Nothing was printed.",
+            "%(shop)s: the %(company)s range %(range)s has %(left)d numbers left and %(count)d are needed. "
+            "Nothing was printed.",
             shop=shop.name,
+            company=company.name,
             range=waybills.range_label(best),
             left=waybills.remaining(best),
             count=needed,
@@ -163,9 +296,13 @@ LABEL_COLUMNS = (
 
 
 def job_labels(job: PrintJob) -> list[labels.LabelData]:
-    """The job's labels in print order, built from the orders and numbers as they are now."""
+    """The job's labels in print order, built from the orders and numbers as they are now.
+
+    Each carries the URL of its QR code (services/reveal.py), absolute: PORTAL_PUBLIC_URL when set (the label
+    travels to an outlet that may not reach the address this page was opened at), else this request's host.
+    """
     rows = db.session.execute(
-        select(PrintedLabel.shop_id, Waybill.tracking_no, *LABEL_COLUMNS)
+        select(PrintedLabel.shop_id, PrintedLabel.reveal_token, Waybill.tracking_no, *LABEL_COLUMNS)
         .join(Order, Order.id == PrintedLabel.order_id)
         .join(Waybill, Waybill.id == PrintedLabel.waybill_id)
         .where(PrintedLabel.job_id == job.id)
@@ -173,6 +310,14 @@ def job_labels(job: PrintJob) -> list[labels.LabelData]:
     ).all()
     shops = {shop.id: shop for shop in db.session.scalars(select(Shop).where(Shop.id.in_({r.shop_id for r in rows})))}
     courier_name = job.company.name_zh or job.company.name
+    # One url_for per job, split around a stand-in (tokens are URL-safe: nothing to quote). Outside a request
+    # (a CLI run) url_for has no host: no QR code.
+    reveal_prefix = reveal_suffix = None
+    if has_request_context():
+        public = (current_app.config.get("PORTAL_PUBLIC_URL") or "").rstrip("/")
+        stand_in = "REVEAL-CODE"
+        url = public + url_for("reveal.show", token=stand_in, _external=not public)
+        reveal_prefix, reveal_suffix = url.split(stand_in)
     return [
         labels.build_label_data(
             row,
@@ -183,6 +328,7 @@ def job_labels(job: PrintJob) -> list[labels.LabelData]:
             size=job.size,
             printed_at=job.created_at,
             reprint=bool(job.reprint_reason),
+            reveal_url=f"{reveal_prefix}{row.reveal_token}{reveal_suffix}" if reveal_prefix is not None else "",
         )
         for row in rows
     ]
@@ -270,3 +416,223 @@ def print_history(order: Order) -> list[HistoryLine]:
         )
         for job, waybill in rows
     ]
+
+
+# The print form and the job page -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyChoice:
+    """A company the print form offers: one the person's grants name, with the numbers left in each shop."""
+
+    code: str
+    label: str
+    left: list[tuple[str, int]]  # (shop name, numbers left there), by shop name
+
+
+@dataclass(frozen=True)
+class PrintChoices:
+    companies: list[CompanyChoice]  # by code
+    notes: list[str]  # each shop where nothing can print, and why (naming the shop and the company)
+
+
+def print_choices(grants: list[CourierGrant]) -> PrintChoices:
+    """What the print form offers for these grants (with the print switch): the companies they name, never
+    another, each with the numbers left in each shop; and a note for each shop that cannot print (no company
+    named on the grant, a company no longer offered, no numbers left). Two statements, whatever the count."""
+    named = [grant for grant in grants if grant.company_id is not None]
+    companies = {
+        company.id: company
+        for company in db.session.scalars(
+            select(CourierCompany).where(CourierCompany.id.in_({grant.company_id for grant in named}))
+        )
+    }
+    left = waybills.numbers_left(sorted({grant.shop_id for grant in named}))
+    notes: list[str] = []
+    shops_of: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for grant in sorted(grants, key=lambda grant: (grant.shop.name, grant.shop_id)):
+        if grant.company_id is None:
+            notes.append(
+                _(
+                    "%(shop)s has not named your courier company on your sub-account: ask the seller to choose "
+                    "it. Until then you cannot print there.",
+                    shop=grant.shop.name,
+                )
+            )
+            continue
+        company = companies[grant.company_id]
+        if not company.active:
+            notes.append(
+                _(
+                    "%(shop)s: %(company)s is not offered any more: ask the seller to choose your company again.",
+                    shop=grant.shop.name,
+                    company=company.name,
+                )
+            )
+            continue
+        count = left.get((grant.shop_id, company.id), 0)
+        shops_of[company.id].append((grant.shop.name, count))
+        if count == 0:
+            notes.append(
+                _(
+                    "%(shop)s has no %(company)s numbers left: ask the seller to record a new range.",
+                    shop=grant.shop.name,
+                    company=company.name,
+                )
+            )
+    choices = [
+        CompanyChoice(company.code, f"{company.name_zh} {company.name}".strip(), shops_of[company.id])
+        for company in sorted((companies[company_id] for company_id in shops_of), key=lambda c: c.code)
+    ]
+    return PrintChoices(choices, notes)
+
+
+def pending_order_ids(shop_ids: Iterable[int]) -> list[int]:
+    """The pending orders of these shops that can be printed (address placed), most urgent first, at most a job."""
+    return list(
+        db.session.scalars(
+            select(Order.id)
+            .where(
+                Order.shop_id.in_(list(shop_ids)), Order.status == OrderStatus.PENDING, Order.address_flagged.is_(False)
+            )
+            .order_by(Order.ship_by, Order.id)
+            .limit(MAX_LABELS_PER_JOB)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    job: PrintJob
+    count: int
+    shops: list[tuple[str, int]]  # (shop name, labels), by name
+    company: CourierCompany
+    size: str
+
+
+def job_summary(job: PrintJob) -> JobSummary:
+    """What the job's page says of it: how many labels, of which shops, which company, what size."""
+    rows = db.session.execute(
+        select(Shop.name, func.count(PrintedLabel.id))
+        .join(PrintedLabel, PrintedLabel.shop_id == Shop.id)
+        .where(PrintedLabel.job_id == job.id)
+        .group_by(Shop.id, Shop.name)
+        .order_by(Shop.name)
+    ).all()
+    return JobSummary(job, sum(n for _name, n in rows), [(name, n) for name, n in rows], job.company, job.size)
+
+
+_PAGES = re.compile(r"(\d{1,9})(?:\s*[-–~]\s*(\d{1,9}))?")
+
+
+def parse_pages(text: str, count: int) -> list[int]:
+    """Page numbers (1 = the job's first label) from ``1,3,5-7``: commas (or 、，；) between, ranges with ``-``.
+
+    Returns them ascending, each once.
+
+    :raise InvalidDataError: (on ``pages``) nothing given, a part that is neither a page nor a range (``1-``,
+        ``a``), a range written backwards, a page outside 1..count (``0``, ``9999``); the message names it.
+    """
+
+    def bad(message: str) -> InvalidDataError:
+        return InvalidDataError(message, {"pages": message})
+
+    parts = [part.strip() for part in re.split(r"[,，、;；]", text or "")]
+    parts = [part for part in parts if part]
+    if not parts:
+        raise bad(_("Give the pages to print again, for example 1,3,5-7."))
+    pages: set[int] = set()
+    for part in parts:
+        match = _PAGES.fullmatch(part)
+        if match is None:
+            raise bad(_("“%(part)s” is not a page number or a range of pages (for example 1,3,5-7).", part=part[:20]))
+        first = int(match[1])
+        last = int(match[2]) if match[2] else first
+        for page in (first, last):
+            if not 1 <= page <= count:
+                raise bad(
+                    _("There is no page %(page)d in this job: it has pages 1 to %(count)d.", page=page, count=count)
+                )
+        if last < first:
+            raise bad(_("“%(part)s” runs backwards: write the smaller page first.", part=part))
+        pages.update(range(first, last + 1))
+    return sorted(pages)
+
+
+def reprint_pages(job: PrintJob, pages: str, *, actor: User, reason: str) -> PrintJob:
+    """Print some pages of a job again (the labels that jammed), with the same numbers, as a new reprint job.
+
+    ``pages`` as parse_pages reads it; the reason is required and logged (one audit event per shop).
+
+    :raise InvalidDataError: pages not in the job or unreadable (naming the page), no reason.
+    :raise ConflictError: a page whose number was voided since, or whose order moved on (shipped, cancelled).
+    """
+    rows = db.session.execute(
+        select(
+            PrintedLabel.order_id,
+            PrintedLabel.shop_id,
+            PrintedLabel.waybill_id,
+            Waybill.status.label("waybill_status"),
+            Waybill.tracking_no,
+            Order.status,
+            Order.platform_order_no,
+        )
+        .join(Order, Order.id == PrintedLabel.order_id)
+        .join(Waybill, Waybill.id == PrintedLabel.waybill_id)
+        .where(PrintedLabel.job_id == job.id)
+        .order_by(PrintedLabel.position, PrintedLabel.id)
+    ).all()
+    chosen = parse_pages(pages, len(rows))
+    reason = (reason or "").strip()
+    if not reason:
+        message = _("Say why the label is printed again.")
+        raise InvalidDataError(message, {"reason": message})
+    for page in chosen:
+        row = rows[page - 1]
+        if row.waybill_status != WaybillStatus.ALLOCATED or row.status not in (
+            OrderStatus.LABELLED,
+            OrderStatus.PACKED,
+        ):
+            raise ConflictError(
+                _(
+                    "Page %(page)d (order %(no)s) has no label to print again: its number was voided or the order "
+                    "moved on. Nothing was printed.",
+                    page=page,
+                    no=row.platform_order_no,
+                )
+            )
+    again = PrintJob(
+        actor_id=actor.id,
+        company_id=job.company_id,
+        size=job.size,
+        label_count=len(chosen),
+        reprint_reason=reason[:300],
+    )
+    db.session.add(again)
+    db.session.flush()
+    by_shop: dict[int, list] = defaultdict(list)
+    for position, page in enumerate(chosen):
+        row = rows[page - 1]
+        db.session.add(
+            PrintedLabel(
+                job_id=again.id,
+                order_id=row.order_id,
+                shop_id=row.shop_id,
+                waybill_id=row.waybill_id,
+                position=position,
+            )
+        )
+        by_shop[row.shop_id].append((page, row.tracking_no))
+    for shop in db.session.scalars(select(Shop).where(Shop.id.in_(by_shop))):
+        audit.record(
+            "labels_reprinted",
+            actor=actor,
+            shop=shop,
+            target=f"job {again.id}",
+            source_job=job.id,
+            pages=[page for page, _number in by_shop[shop.id]],
+            tracking_nos=[number for _page, number in by_shop[shop.id]],
+            reason=reason[:300],
+        )
+    db.session.flush()
+    return again

@@ -11,9 +11,9 @@ from sqlalchemy import bindparam, inspect, literal, or_, select, union_all, upda
 from sqlalchemy.orm import contains_eager
 
 from portal.extensions import db
-from portal.models import GRANT_PERMISSIONS, CourierGrant, Invitation, Shop, ShopStaff, User
+from portal.models import GRANT_PERMISSIONS, CourierCompany, CourierGrant, Invitation, Shop, ShopStaff, User
 from portal.models.base import utcnow
-from portal.services import accounts, audit, regions
+from portal.services import accounts, audit, memberships, regions
 from portal.services.errors import ConflictError, InvalidDataError
 
 # Unambiguous letters and digits for codes read aloud or typed from a phone.
@@ -23,22 +23,33 @@ INVITATION_HOURS = 72
 
 @dataclass(frozen=True)
 class GrantTerms:
-    """What a grant allows and until when."""
+    """What a grant allows, until when, and the courier company the person works for (whose numbers they print).
+
+    ``company`` None: not named (a grant made before companies were named keeps the one it has).
+    """
 
     view_recipient: bool = False
     export_addresses: bool = False
     print_labels: bool = False
     mark_shipped: bool = False
     expires_at: datetime | None = None
+    company: CourierCompany | None = None
 
     def permissions(self) -> dict[str, bool]:
         return {p: bool(getattr(self, p)) for p in GRANT_PERMISSIONS}
 
     def check(self, now: datetime) -> None:
-        """:raise InvalidDataError: an expiry date in the past."""
+        """:raise InvalidDataError: an expiry date in the past, a courier company no longer offered."""
         if self.expires_at is not None and self.expires_at <= now:
             message = _("The expiry date must be in the future.")
             raise InvalidDataError(message, {"expires_on": message})
+        if self.company is not None and not self.company.active:
+            message = _("%(company)s is not offered any more.", company=self.company.code)
+            raise InvalidDataError(message, {"company": message})
+
+    def audited(self) -> dict:
+        """The terms as the audit log keeps them: the switches and the company's code."""
+        return {**self.permissions(), "company": self.company.code if self.company else None}
 
 
 # Shops ----------------------------------------------------------------------------------------
@@ -200,13 +211,34 @@ def create_courier_login(
     terms.check(utcnow())
     user = accounts.create_user(username, one_time_password, display_name=display_name, must_change_password=True)
     grant = CourierGrant(
-        shop=shop, user=user, created_by_id=actor.id, expires_at=terms.expires_at, **terms.permissions()
+        shop=shop,
+        user=user,
+        created_by_id=actor.id,
+        expires_at=terms.expires_at,
+        company=terms.company,
+        **terms.permissions(),
     )
     db.session.add(grant)
     db.session.flush()
     _forget_active_grants()
-    audit.record("grant_created", actor=actor, shop=shop, target=grant.handle, new_login=True, **terms.permissions())
+    audit.record("grant_created", actor=actor, shop=shop, target=grant.handle, new_login=True, **terms.audited())
     return grant
+
+
+def _check_staff_of(user: User, company_id: int) -> None:
+    """A person the operator confirmed as staff of courier companies works for one of those on every grant.
+
+    :raise InvalidDataError: (field ``company``) the grant names another company.
+    """
+    confirmed = memberships.confirmed_company_ids(user)
+    if confirmed and company_id not in confirmed:
+        codes = db.session.scalars(select(CourierCompany.code).where(CourierCompany.id.in_(confirmed)))
+        message = _(
+            "%(user)s is confirmed staff of another courier company: a sub-account for them names %(companies)s.",
+            user=user.username,
+            companies=", ".join(sorted(codes)),
+        )
+        raise InvalidDataError(message, {"company": message, "code": message})
 
 
 def update_grant(grant: CourierGrant, *, actor: User, terms: GrantTerms) -> None:
@@ -214,9 +246,13 @@ def update_grant(grant: CourierGrant, *, actor: User, terms: GrantTerms) -> None
     if grant.revoked_at is not None:
         raise ConflictError(_("This sub-account has been revoked; invite the courier again."))
     terms.check(utcnow())
+    if terms.company is not None:
+        _check_staff_of(grant.user, terms.company.id)
     for key, value in terms.permissions().items():
         setattr(grant, key, value)
     grant.expires_at = terms.expires_at
+    if terms.company is not None:
+        grant.company = terms.company
     _forget_active_grants()
     audit.record(
         "grant_changed",
@@ -224,7 +260,7 @@ def update_grant(grant: CourierGrant, *, actor: User, terms: GrantTerms) -> None
         shop=grant.shop,
         target=grant.handle,
         expires_at=terms.expires_at.isoformat() if terms.expires_at else None,
-        **terms.permissions(),
+        **terms.audited(),
     )
 
 
@@ -270,11 +306,12 @@ def create_invitation(
         created_by_id=actor.id,
         expires_at=now + timedelta(hours=hours),
         grant_expires_at=terms.expires_at,
+        company=terms.company,
         **terms.permissions(),
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record("invitation_created", actor=actor, shop=shop, target=f"#{invitation.id}", **terms.permissions())
+    audit.record("invitation_created", actor=actor, shop=shop, target=f"#{invitation.id}", **terms.audited())
     return invitation, code
 
 
@@ -315,6 +352,8 @@ def redeem_invitation(user: User, code: str) -> CourierGrant:
     if status != "open":
         raise InvalidDataError(messages[status], {"code": messages[status]})
     _ensure_no_active_grant(invitation.shop, user)
+    if invitation.company_id is not None:
+        _check_staff_of(user, invitation.company_id)
     # Claim the code atomically: of two simultaneous redemptions only one updates the row.
     claimed = db.session.execute(
         update(Invitation)
@@ -331,6 +370,7 @@ def redeem_invitation(user: User, code: str) -> CourierGrant:
         user=user,
         created_by_id=invitation.created_by_id,
         expires_at=invitation.grant_expires_at,
+        company_id=invitation.company_id,
         **permissions,
     )
     db.session.add(grant)

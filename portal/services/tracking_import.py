@@ -111,24 +111,35 @@ class InvalidTrackingError(InvalidDataError):
 # Preview and apply ------------------------------------------------------------------------------
 
 
-def preview_tracking(shop: Shop, path: FilePath, company: CourierCompany) -> TrackingReport:
-    """Check a reply sheet without writing anything: what ``apply_tracking`` would do.
+def preview_tracking(
+    shop: Shop, path: FilePath, company: CourierCompany, *, progress: imports.Progress | None = None
+) -> TrackingReport:
+    """Check a reply sheet without writing anything: what ``apply_tracking`` would do. ``progress`` is called
+    after each chunk with the share of the file read so far (0 to 1).
 
     :raise InvalidDataError: the file cannot be read as a sheet (empty, not a spreadsheet, neither UTF-8
         nor GBK, no header row, a required column missing); ``field_errors`` names ``tracking_file``.
         Problems in rows are not raised: they are in the report.
     """
-    report, _numbers = _check_file(shop, path, company)
+    report, _numbers = _check_file(shop, path, company, progress)
     return report
 
 
-def apply_tracking(shop: Shop, path: FilePath, company: CourierCompany, *, actor: User, file_name: str = "") -> int:
+def apply_tracking(
+    shop: Shop,
+    path: FilePath,
+    company: CourierCompany,
+    *,
+    actor: User,
+    file_name: str = "",
+    progress: imports.Progress | None = None,
+) -> int:
     """Give the sheet's orders their tracking numbers: each becomes ``labelled`` (all of them or none).
 
-    Checks the file again first (as ``preview_tracking``). Records a ``tracking_imported`` audit event for
-    ``file_name`` (default: the file's name). No commit: the caller owns the transaction. Imports for one
-    courier company wait for each other (its registry row is locked until the caller's transaction ends),
-    so two shops cannot both take a number in flight.
+    Checks the file again first (as ``preview_tracking``, calling ``progress`` as it goes). Records a
+    ``tracking_imported`` audit event for ``file_name`` (default: the file's name). No commit: the caller owns
+    the transaction. Imports for one courier company wait for each other (its registry row is locked until the
+    caller's transaction ends), so two shops cannot both take a number in flight.
 
     Returns how many orders were labelled.
 
@@ -138,7 +149,7 @@ def apply_tracking(shop: Shop, path: FilePath, company: CourierCompany, *, actor
     :raise ConflictError: an order stopped being pending while this ran (nothing is written).
     """
     _lock(company)
-    report, numbers = _check_file(shop, path, company)
+    report, numbers = _check_file(shop, path, company, progress)
     if report.error_count or not numbers:
         raise InvalidTrackingError(report)
     register_numbers(shop, company, numbers, actor=actor)
@@ -194,7 +205,9 @@ def _lock(company: CourierCompany) -> None:
     )
 
 
-def _check_file(shop: Shop, path: FilePath, company: CourierCompany) -> tuple[TrackingReport, dict[int, str]]:
+def _check_file(
+    shop: Shop, path: FilePath, company: CourierCompany, progress: imports.Progress | None = None
+) -> tuple[TrackingReport, dict[int, str]]:
     """Every row checked; returns the report and order id → tracking number for the rows without problems."""
     report = TrackingReport(company=company.code)
     numbers: dict[int, str] = {}
@@ -203,6 +216,9 @@ def _check_file(shop: Shop, path: FilePath, company: CourierCompany) -> tuple[Tr
         checker = _Checker(shop, company, header, report)
         for chunk in _chunks(header, rows):
             numbers.update(checker.check(chunk))
+            if progress:
+                last = chunk[-1][0]  # the row number of the chunk's last row
+                progress(last / max(rows.total, last))
         for number, position, message in rows.problems:
             report.add_error(number, header.heading_at(position), message)
     return report, numbers

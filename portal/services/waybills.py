@@ -406,6 +406,25 @@ def ranges_of(shop: Shop, company: CourierCompany | None = None) -> list[Waybill
     return list(db.session.scalars(query))
 
 
+def numbers_left(shop_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """Numbers not handed out yet in these shops' ranges, by (shop id, company id), read in one statement.
+
+    A (shop, company) without a range is not in the answer: none left.
+    """
+    if not shop_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            WaybillRange.shop_id,
+            WaybillRange.company_id,
+            func.sum(WaybillRange.end_serial - WaybillRange.next_serial + 1),
+        )
+        .where(WaybillRange.shop_id.in_(list(shop_ids)))
+        .group_by(WaybillRange.shop_id, WaybillRange.company_id)
+    ).all()
+    return {(shop_id, company_id): int(left) for shop_id, company_id, left in rows}
+
+
 # Allocation -----------------------------------------------------------------------------------
 
 

@@ -117,6 +117,31 @@ def test_print_job_then_ship_in_batch_idempotently(app, api_world):
     assert form.status_code == 415 and form.content_type == "application/problem+json"
 
 
+def test_print_job_company_comes_from_the_grant_and_no_other_is_taken(app, api_world):
+    client, headers = app.test_client(), bearer(api_world["tokens"]["courier1"])
+    shop_a, shop_b = api_world["shops"]["seller1"], api_world["shops"]["seller2"]
+    shops = {shop["id"]: shop for shop in client.get("/api/v1/shops", headers=headers).json["shops"]}
+    assert (shops[shop_a]["grant"]["company"], shops[shop_b]["grant"]["company"]) == ("ZTO", "JT")
+    ids_a = [o["id"] for o in client.get(f"/api/v1/queue?shop={shop_a}&limit=2", headers=headers).json["orders"]]
+    ids_b = [o["id"] for o in client.get(f"/api/v1/queue?shop={shop_b}&limit=2", headers=headers).json["orders"]]
+    # Another company than the sub-account's: refused, naming the shop and both companies; nothing is taken.
+    other = client.post("/api/v1/print-jobs", json={"order_ids": ids_a, "company": "JT"}, headers=headers)
+    assert other.status_code == 422 and other.content_type == "application/problem+json"
+    assert "Li's Tea prints with ZTO Express, not J&T Express" in other.json["errors"]["company"]
+    # Omitted, across shops whose sub-accounts name different companies: refused, naming them.
+    mixed = client.post("/api/v1/print-jobs", json={"order_ids": ids_a + ids_b}, headers=headers)
+    assert mixed.status_code == 422
+    assert "ZTO Express" in mixed.json["title"] and "J&T Express" in mixed.json["title"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Order.tracking_no.is_not(None))) == 0
+    # Omitted: the sub-account's company in that shop.
+    job = client.post("/api/v1/print-jobs", json={"order_ids": ids_b}, headers=headers)
+    assert job.status_code == 201 and job.json["company"] == "JT"
+    assert all(label["tracking_no"].startswith("JT") for label in job.json["labels"])
+    job = client.post("/api/v1/print-jobs", json={"order_ids": ids_a, "company": None}, headers=headers)
+    assert job.status_code == 201 and job.json["company"] == "ZTO"
+
+
 def test_seller_lists_orders_and_registers_tracking_numbers(app, api_world):
     client, headers = app.test_client(), bearer(api_world["tokens"]["seller2"])
     shop_b = api_world["shops"]["seller2"]

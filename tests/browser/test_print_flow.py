@@ -34,7 +34,8 @@ def test_courier_prints_a_job_from_the_queue(app, world, live_url, browser):
     page.select_option("#company", "ZTO")
     page.select_option("#size", "100x150")
     page.click("#print-form button[type=submit]")
-    page.wait_for_url("**/courier/print-jobs/*")
+    page.wait_for_url("**/courier/print-jobs/*/summary")  # the job's page: back, downloads, the labels to open
+    page.goto(base + page.get_attribute("#open-labels", "href"))
     page.wait_for_load_state("load")
     assert page.evaluate("window.__prints") == 1  # the print page prints itself on open
     pdf = page.pdf(prefer_css_page_size=True)

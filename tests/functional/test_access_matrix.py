@@ -25,7 +25,7 @@ from portal.models import (
     ShopStaff,
     User,
 )
-from portal.services import accounts, exemptions, orders, printing, scanning, shops, tokens, waybills
+from portal.services import accounts, exemptions, memberships, orders, printing, scanning, shops, tokens, waybills
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -49,6 +49,11 @@ EXPECTED = {
     "account.home": lambda shop: SIGNED_IN,
     "account.password": lambda shop: SIGNED_IN,
     "account.redeem": lambda shop: SIGNED_IN,
+    "account.companies": lambda shop: SIGNED_IN,
+    "account.membership_leave": lambda shop: {"stranger"},  # the membership's own person only
+    # A label's QR code: the shop's people, couriers with the view switch there, and confirmed staff of the company
+    # whose number is on it (stranger is J&T staff, and shop B's labels carry J&T numbers).
+    "reveal.show": lambda shop: owner(shop) | STAFF[shop] | {"courier1"} | ({"stranger"} if shop == "B" else set()),
     "seller.shop_new": lambda shop: SIGNED_IN,
     "seller.shop_home": owner,
     "seller.shop_settings": owner,
@@ -67,6 +72,7 @@ EXPECTED = {
     "seller.order_cancel": owner,
     "seller.import_upload": owner,
     "seller.import_preview": owner,
+    "seller.import_progress": owner,
     "seller.import_confirm": owner,
     "seller.import_discard": owner,
     "seller.tracking_upload": owner,
@@ -95,6 +101,9 @@ EXPECTED = {
     "courier.print_job": lambda shop: {"courier1"},  # the job's own courier only
     "courier.print_job_pdf": lambda shop: {"courier1"},
     "courier.print_job_zpl": lambda shop: {"courier1"},
+    "courier.print_job_tspl": lambda shop: {"courier1"},
+    "courier.print_job_summary": lambda shop: {"courier1"},  # the job's page: downloads, summary, reprint pages
+    "courier.print_job_reprint": lambda shop: {"courier1"},
     "courier.order_detail": lambda shop: COURIERS[shop],
     "courier.order_reprint": lambda shop: COURIERS[shop],  # both hold the print switch in A
     "courier.order_void": lambda shop: COURIERS[shop],
@@ -127,6 +136,9 @@ EXPECTED = {
     "operator.reports": lambda shop: {"operator"},
     "operator.report": lambda shop: {"operator"},
     "operator.report_evidence": lambda shop: {"operator"},
+    "operator.memberships": lambda shop: {"operator"},
+    "operator.membership_confirm": lambda shop: {"operator"},
+    "operator.membership_revoke": lambda shop: {"operator"},
     "seller.exemptions": owner,
     "seller.exemption_one_click": owner,
     "seller.exemption_new": owner,
@@ -205,6 +217,9 @@ def build_world(app):
             },
             actor=operator,
         )
+        # stranger asked to be ZTO staff (the membership the URLs name) and is confirmed J&T staff.
+        membership_id = memberships.request_membership(stranger, waybills.company_by_code("ZTO")).id
+        memberships.confirm(memberships.request_membership(stranger, waybills.company_by_code("JT")), actor=operator)
         db.session.commit()
 
         def first(model, shop):
@@ -239,6 +254,10 @@ def build_world(app):
                 "report_id": first(ExemptionReport, shop),
                 "evidence_id": db.session.scalar(
                     select(Evidence.id).join(ExemptionReport).where(ExemptionReport.shop_id == shop.id)
+                ),
+                "membership_id": membership_id,
+                "token": db.session.scalar(
+                    select(PrintedLabel.reveal_token).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)
                 ),
                 "code": "zh_CN",
                 "filename": "css/portal.css",

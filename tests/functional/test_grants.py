@@ -14,6 +14,7 @@ NEW_LOGIN = {
     "login-username": "zto-wang",
     "login-display_name": "王师傅",
     "login-one_time_password": "Temp-pass-4821",
+    "login-company": "ZTO",
     "login-print_labels": "y",
     "login-mark_shipped": "y",
 }
@@ -82,6 +83,7 @@ def test_grant_for_a_shop_you_do_not_own_is_refused(app, world, login):
 
 
 def invite(seller, shop_id, **fields) -> str:
+    fields = {"company": "ZTO", **fields}
     response = seller.post(f"/shops/{shop_id}/invitations/new", data={f"invite-{k}": v for k, v in fields.items()})
     assert response.status_code == 201
     page = response.get_data(as_text=True)
@@ -182,7 +184,8 @@ def test_edit_grant_permissions_and_expiry(app, world, login):
     form = seller.get(f"/shops/{shop_a}/subaccounts/{grant_id}")
     assert 'name="print_labels"' in form.get_data(as_text=True)
     response = seller.post(
-        f"/shops/{shop_a}/subaccounts/{grant_id}", data={"view_recipient": "y", "expires_on": "2099-12-31"}
+        f"/shops/{shop_a}/subaccounts/{grant_id}",
+        data={"company": "ZTO", "view_recipient": "y", "expires_on": "2099-12-31"},
     )
     assert response.status_code == 302
     with app.app_context():
@@ -191,7 +194,7 @@ def test_edit_grant_permissions_and_expiry(app, world, login):
         assert grant.expires_at.year in (2099, 2100)
     page = login("courier1").get(f"/courier/shops/{shop_a}").get_data(as_text=True)
     assert "Print labels" not in page
-    past = seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"expires_on": "2001-01-01"})
+    past = seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"company": "ZTO", "expires_on": "2001-01-01"})
     assert past.status_code == 422
 
 
@@ -247,3 +250,70 @@ def test_staff_login_for_a_packer(app, world, login):
     assert packer.get(f"/staff/shops/{shop_a}").status_code == 200
     assert packer.get(f"/shops/{shop_a}").status_code == 404
     assert packer.get(f"/courier/shops/{shop_a}").status_code == 404
+
+
+def test_a_grant_names_the_courier_company_the_person_works_for(app, world, login):
+    shop_a = world["shops"]["seller1"]
+    seller = login("seller1")
+    form = seller.get(f"/shops/{shop_a}/subaccounts").get_data(as_text=True)
+    assert 'name="login-company"' in form and 'name="invite-company"' in form
+    assert '<option value="ZTO">中通快递 ZTO Express</option>' in form
+    # Required, and only an active company.
+    for company, message in (("", "Choose the courier company this person works for."), ("NOPE", "Choose a courier")):
+        response = seller.post(f"/shops/{shop_a}/subaccounts/new-login", data={**NEW_LOGIN, "login-company": company})
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count(app, User, User.username == "zto-wang") == 0
+    response = seller.post(f"/shops/{shop_a}/invitations/new", data={"invite-print_labels": "y"})
+    assert response.status_code == 422 and count(app, Invitation) == 0
+
+    assert seller.post(f"/shops/{shop_a}/subaccounts/new-login", data=NEW_LOGIN).status_code == 302
+    with app.app_context():
+        grant = db.session.scalar(select(CourierGrant).join(CourierGrant.user).where(User.username == "zto-wang"))
+        assert grant.company.code == "ZTO"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "grant_created"))
+        assert event.details["company"] == "ZTO"
+    listed = seller.get(f"/shops/{shop_a}/subaccounts").get_data(as_text=True)
+    assert "圆通速递" in listed and "中通快递" in listed  # courier2 (YTO), courier1 and zto-wang (ZTO)
+
+
+def test_a_grant_without_a_company_asks_the_seller_to_choose(app, world, login):
+    shop_a = world["shops"]["seller1"]
+    grant_id = world["grants"]["courier2:seller1"]
+    with app.app_context():
+        db.session.get(CourierGrant, grant_id).company_id = None  # made before grants named their company
+        db.session.commit()
+    seller = login("seller1")
+    assert "Not chosen yet" in seller.get(f"/shops/{shop_a}/subaccounts").get_data(as_text=True)
+    page = seller.get(f"/shops/{shop_a}/subaccounts/{grant_id}").get_data(as_text=True)
+    assert 'id="company-prompt"' in page and '<option selected value="">' in page
+    assert seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"print_labels": "y"}).status_code == 422
+    saved = seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"company": "YTO", "print_labels": "y"})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(CourierGrant, grant_id).company.code == "YTO"
+    page = seller.get(f"/shops/{shop_a}/subaccounts/{grant_id}").get_data(as_text=True)
+    assert 'id="company-prompt"' not in page and '<option selected value="YTO">' in page
+
+
+def test_a_confirmed_member_of_a_courier_company_gets_grants_of_that_company_only(app, world, login):
+    from portal.models import CourierCompany
+    from portal.services import memberships
+
+    shop_a, grant_id = world["shops"]["seller1"], world["grants"]["courier2:seller1"]
+    with app.app_context():
+        courier2, operator = (
+            db.session.get(User, world["users"]["courier2"]),
+            db.session.get(User, world["users"]["operator"]),
+        )
+        yto = db.session.scalar(select(CourierCompany).where(CourierCompany.code == "YTO"))
+        memberships.confirm(memberships.request_membership(courier2, yto), actor=operator)
+        db.session.commit()
+    seller = login("seller1")
+    refused = seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"company": "ZTO", "print_labels": "y"})
+    assert refused.status_code == 422
+    assert "courier2 is confirmed staff of another courier company: a sub-account for them names YTO." in (
+        refused.get_data(as_text=True)
+    )
+    with app.app_context():
+        assert db.session.get(CourierGrant, grant_id).company.code == "YTO"
+    assert seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"company": "YTO"}).status_code == 302

@@ -417,13 +417,12 @@ def test_column_letters():
 
 
 def test_a_crash_while_reading_leaves_no_file(app, world, login, tmp_path, monkeypatch):
-    """Not a refusal but a bug: the upload's files still go, in the request's own finally."""
-    from portal.services import imports
+    """Not a refusal but a bug in the upload's own request: its files still go, in the request's finally."""
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(imports, "preview_import", broken)
+    monkeypatch.setattr(spreadsheets, "check_file", broken)
     seller, shop = login("seller1"), world["shops"]["seller1"]
     path = csv_file(tmp_path / "ok.csv", HEADER + "\n" + ROW.format(n=1, status=PENDING) + "\n")
     before = state(app)

@@ -42,7 +42,10 @@ def test_upload_preview_confirm(app, world, login):
         batch_id = batch.id
     confirmed = seller.post(f"/shops/{shop}/imports/{batch_id}/confirm")
     assert confirmed.status_code == 302
-    assert confirmed.headers["Location"].endswith(f"/shops/{shop}/orders")
+    # The import runs as a job (inline under tests); the batch's page then shows what it did and the orders' link.
+    assert confirmed.headers["Location"].endswith(f"/shops/{shop}/imports/{batch_id}")
+    result = seller.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert f"Imported: {new} new" in result and f'href="/shops/{shop}/orders"' in result
     assert count_orders(app, shop) == before + new
     with app.app_context():
         assert db.session.get(ImportBatch, batch_id).status == "applied"
@@ -68,6 +71,7 @@ def test_invalid_rows_are_listed_and_cannot_be_confirmed(app, world, login):
 
 
 def test_files_that_are_not_exports_are_refused(app, world, login):
+    """What can be told before the rows are read is refused in the upload's own request: no batch, no file."""
     shop = world["shops"]["seller2"]
     seller = login("seller2")
     for name, message in (("image.csv", "not a spreadsheet"), ("empty.csv", "empty")):
@@ -79,6 +83,7 @@ def test_files_that_are_not_exports_are_refused(app, world, login):
     assert "CSV or XLSX" in wrong_type.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+    assert not [folder for folder in Path(app.config["PORTAL_UPLOAD_DIR"]).glob("*") if len(folder.name) == 32]
 
 
 def test_huge_upload_is_refused_before_reading(app, world, login):

@@ -136,8 +136,9 @@ class Gunicorn:
         return workers
 
     def workers(self) -> set[int]:
+        """The master's children but the jobs consumer, which gunicorn.conf.py starts beside the workers."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return {int(pid) for pid in children}
+        return {int(pid) for pid in children if not _is_jobs_consumer(int(pid))}
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -148,6 +149,13 @@ class Gunicorn:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log_file.close()
+
+
+def _is_jobs_consumer(pid: int) -> bool:
+    try:
+        return b"jobs-consumer" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:  # gone meanwhile: not a worker either
+        return True
 
 
 def request(port: int, method: str, path: str, body: dict | None = None, headers: dict | None = None):

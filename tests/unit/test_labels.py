@@ -1,11 +1,13 @@
-"""Label data, its masking, and the Code 128 SVG, HTML, PDF and ZPL renderings, scanned at 203 dpi."""
+"""Label data (masking, items, the barcode module rule), the Code 128 and QR symbols, and the HTML and PDF
+renderings scanned at 203 dpi. ZPL and TSPL are parsed in test_label_formats.py."""
 
 import random
 import re
 import string
-import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
+from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,21 +15,24 @@ from portal import create_app
 from portal.config import TestConfig
 from portal.models import Order, OrderItem, Shop
 from portal.services import barcodes, labels
-from portal.services.labels import LABEL_SIZES, build_label_data, render_html, render_pdf, render_zpl
+from portal.services.labels import LABEL_SIZES, build_label_data, render_html, render_pdf, render_tspl, render_zpl
 from tests import scanning
 
 NUMBERS = ["SF1234567890123", "YT1234567890123", "773012345678901", "JT0001234567890", "EA123456789CN"]
+ZTO = "73123456789012"  # 14 digits: 112 modules
 PRINTED_AT = datetime(2026, 11, 26, 6, 5, tzinfo=UTC)  # 14:05 in China
 MODULE_DOTS = 2
+REVEAL_URL = "https://portal.example/r/" + "Ab3_-" * 8 + "xyz"  # a 43-character token
 
 
-def make_shop(*, privacy: bool | None = True) -> Shop:
+def make_shop(*, privacy: bool | None = True, phone_public: bool | None = None) -> Shop:
     return Shop(
         name="西湖茶庄",
         sender_name="西湖茶庄 王经理",
         sender_phone="13987654321",
         sender_address="浙江省杭州市上城区南山路100号",
         privacy_labels=privacy,
+        sender_phone_public=phone_public,
     )
 
 
@@ -47,15 +52,28 @@ def make_order(**fields) -> Order:
     return Order(**(values | fields))
 
 
-def make_label(tracking_no: str = "SF1234567890123", *, privacy: bool = True, size: str = "100x150", **order_fields):
+def make_label(
+    tracking_no: str = "SF1234567890123",
+    *,
+    privacy: bool = True,
+    size: str = "100x150",
+    items=None,
+    reveal_url: str = "",
+    phone_public: bool | None = None,
+    **order_fields,
+):
+    order = make_order(**order_fields)
+    if items is not None:
+        order.items = [OrderItem(title=title, quantity=quantity) for title, quantity in items]
     return build_label_data(
-        make_order(**order_fields),
-        make_shop(privacy=privacy),
+        order,
+        make_shop(privacy=privacy, phone_public=phone_public),
         tracking_no=tracking_no,
         courier_code="SF",
         courier_name="顺丰速运",
         size=size,
         printed_at=PRINTED_AT,
+        reveal_url=reveal_url,
     )
 
 
@@ -96,6 +114,40 @@ def test_plain_label_prints_full_details():
     assert label.sender_phone == "13987654321"
 
 
+def test_seller_marks_the_sender_phone_a_business_line_in_the_settings(app, world, login):
+    from portal.extensions import db
+
+    shop_id = world["shops"]["seller1"]
+    seller = login("seller1")
+    page = seller.get(f"/shops/{shop_id}/settings", headers={"Accept-Language": "zh-CN"})
+    assert "这是营业电话：隐私面单上完整打印" in page.text and 'name="sender_phone_public"' in page.text
+    with app.app_context():
+        shop = db.session.get(Shop, shop_id)
+        assert shop.sender_phone_public is False  # the default, for existing shops too (migration)
+        form = {
+            "name": shop.name,
+            "promise_hours": shop.promise_hours,
+            "detail_days": shop.detail_days,
+            "retention_days": shop.retention_days,
+            "privacy_labels": "y",
+            "sender_name": "西湖茶庄",
+            "sender_phone": "0571-87654321",
+            "sender_address": shop.sender_address,
+        }
+    saved = seller.post(f"/shops/{shop_id}/settings", data=form | {"sender_phone_public": "y"})
+    assert saved.status_code in (302, 303)
+    with app.app_context():
+        shop = db.session.get(Shop, shop_id)
+        label = build_label_data(
+            make_order(), shop, tracking_no=ZTO, courier_code="ZTO", courier_name="中通", printed_at=PRINTED_AT
+        )
+        assert shop.sender_phone_public is True and label.sender_phone == "0571-87654321"
+        assert label.recipient_phone == "138******78"
+    seller.post(f"/shops/{shop_id}/settings", data=form)  # unticked
+    with app.app_context():
+        assert db.session.get(Shop, shop_id).sender_phone_public is False
+
+
 def test_privacy_is_the_default_when_the_shop_setting_is_unset():
     # A Shop built in memory has no column defaults yet: fail closed.
     assert make_label(privacy=None).masked
@@ -107,8 +159,8 @@ def test_masked_label_hides_phone_numbers_in_the_buyer_message():
     )  # the address rule also hides trailing digits
     assert make_label(buyer_message="请打139-1234-5678 送3单元502室").buyer_message == "请打139******78 送*单元***室"
     # Masked before it is cut to length, so no part of a number is left bare.
-    cut = make_label(buyer_message="很长的留言" * 7 + "13912345678").buyer_message
-    assert len(cut) == labels.BUYER_MESSAGE_CHARS and cut.endswith("139*…")
+    cut = make_label(buyer_message="很" * 495 + "13912345678").buyer_message
+    assert len(cut) == labels.data.TEXT_CHARS and cut.endswith("139*…")
     assert make_label(privacy=False, buyer_message="请打13912345678").buyer_message == "请打13912345678"
 
 
@@ -122,7 +174,39 @@ def test_label_fields():
         "西湖龙井 明前特级 250g",
         2,
     )
+    assert label.items == (("西湖龙井 明前特级 250g", 2),) and label.items_more == 0
     assert (label.courier_code, label.courier_name, label.reprint) == ("SF", "顺丰速运", False)
+    assert label.reveal_url == "" and label.seller_memo == ""
+
+
+def test_seller_memo_is_masked_like_the_message():
+    memo = "客户电话 13912345678 改送3单元502室"
+    assert make_label(seller_memo=memo).seller_memo == "客户电话 139******78 改送*单元***室"
+    assert make_label(privacy=False, seller_memo=memo).seller_memo == memo
+    # A query row without the memo column (or the items) prints no memo rather than failing.
+    columns = ("platform_order_no", "recipient_name", "recipient_phone", "province", "city", "district")
+    columns += ("address_detail", "address_raw", "buyer_message", "item_summary", "item_count")
+    order = make_order(item_summary="安吉白茶 ×3", item_count=3)
+    row = SimpleNamespace(**{column: getattr(order, column) for column in columns})
+    label = build_label_data(
+        row, make_shop(), tracking_no=ZTO, courier_code="ZTO", courier_name="中通", printed_at=PRINTED_AT
+    )
+    assert label.seller_memo == "" and label.items == (("安吉白茶", 3),)
+
+
+@pytest.mark.parametrize(
+    "privacy, public, shown",
+    [
+        (True, None, "139******21"),
+        (True, False, "139******21"),
+        (True, True, "13987654321"),
+        (False, False, "13987654321"),
+    ],
+)
+def test_sender_phone_is_masked_unless_the_seller_marks_it_a_business_line(privacy, public, shown):
+    label = make_label(privacy=privacy, phone_public=public)
+    assert label.sender_phone == shown
+    assert label.recipient_phone == ("138******78" if privacy else "13812345678")  # the buyer's stays masked
 
 
 @pytest.mark.parametrize(
@@ -145,20 +229,163 @@ def test_unplaced_address_falls_back_to_the_raw_text():
     assert (label.destination, label.recipient_address) == ("", "火星 基地1号")
 
 
-def test_item_summary_is_truncated_and_falls_back_to_items():
-    long = make_label(item_summary="茶" * 100)
-    assert len(long.item_summary) == labels.ITEM_SUMMARY_CHARS and long.item_summary.endswith("…")
-    order = make_order(item_summary="", item_count=0)
-    order.items = [OrderItem(title="安吉白茶", quantity=2), OrderItem(title="紫砂壶", quantity=1)]
-    label = build_label_data(
-        order,
-        make_shop(),
-        tracking_no="YT1234567890123",
-        courier_code="YTO",
-        courier_name="圆通",
-        printed_at=PRINTED_AT,
+def test_item_summary_is_capped_and_items_come_from_the_order():
+    long = make_label(item_summary="茶" * 1000)
+    assert len(long.item_summary) == labels.data.TEXT_CHARS and long.item_summary.endswith("…")
+    label = make_label(item_summary="", item_count=0, items=[("安吉白茶", 2), ("紫砂壶", 1)])
+    assert label.items == (("安吉白茶", 2), ("紫砂壶", 1)) and label.item_count == 3
+
+
+# --- the quantity printed once (issue 14: "安吉白茶 礼盒装 ×3 ×3") ---
+
+
+def rendered_texts(label) -> str:
+    """Every text of the label as each renderer prints it, one string per renderer, joined."""
+    import io
+
+    from pypdf import PdfReader
+
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
+    with app.app_context():
+        html = render_html([label])
+    pdf = PdfReader(io.BytesIO(render_pdf([label]))).pages[0].extract_text()
+    zpl = unhex(render_zpl([label]))
+    tspl = render_tspl([label]).decode("gb18030")
+    return "\n----\n".join((re.sub(r"<[^>]+>", "", html), pdf, zpl, tspl))
+
+
+def unhex(data: str) -> str:
+    return re.sub(r"\\([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), data)
+
+
+@pytest.mark.parametrize(
+    "summary, count, items, lines",
+    [
+        # As services/orders.py stores it: "title ×N" for N != 1, items joined by "; ".
+        ("安吉白茶 礼盒装", 1, None, [("安吉白茶 礼盒装", 1)]),
+        ("安吉白茶 礼盒装 ×3", 3, None, [("安吉白茶 礼盒装", 3)]),
+        ("安吉白茶 礼盒装 ×3; 紫砂壶; 西湖龙井 ×2", 6, None, [("安吉白茶 礼盒装", 3), ("紫砂壶", 1), ("西湖龙井", 2)]),
+        # From the order's items, whatever the summary says.
+        ("安吉白茶 礼盒装 ×3", 3, [("安吉白茶 礼盒装", 3)], [("安吉白茶 礼盒装", 3)]),
+        ("x", 4, [("安吉白茶 礼盒装", 1), ("紫砂壶", 3)], [("安吉白茶 礼盒装", 1), ("紫砂壶", 3)]),
+        # An older summary without quantities: the order's count is the one item's quantity.
+        ("安吉白茶 礼盒装", 3, None, [("安吉白茶 礼盒装", 3)]),
+    ],
+)
+def test_each_item_prints_its_quantity_once(summary, count, items, lines):
+    label = make_label(privacy=False, item_summary=summary, item_count=count, items=items, buyer_message="")
+    assert label.items == tuple(lines)
+    texts = rendered_texts(label)
+    for title, quantity in lines:
+        assert texts.count(f"{title} ×{quantity}") == 4, (title, texts)  # HTML, PDF, ZPL, TSPL
+        assert f"×{quantity} ×" not in texts
+    assert re.search(r"×\d+\s*×", texts) is None
+
+
+def test_four_item_lines_then_how_many_more():
+    items = [(f"商品{i}", i) for i in range(1, 8)]
+    label = make_label(items=items, item_count=0)
+    assert label.items == tuple(items[:4]) and label.items_more == 3 and label.item_count == 28
+    texts = rendered_texts(label)
+    assert texts.count("…另有 3 种商品") == 4 and texts.count("共 28 件") >= 4
+    assert "商品5" not in texts
+    exactly_four = make_label(items=items[:4])
+    assert exactly_four.items_more == 0 and "另有" not in rendered_texts(exactly_four)
+
+
+# --- the barcode module: the widest whole number of dots that fits ---
+
+
+@pytest.mark.parametrize(
+    "modules, width_mm, dpi, dots",
+    [
+        (112, 98, 203, 4),  # a 14-digit ZTO number on 100 mm: 132 × 0.5 mm = 66 mm
+        (156, 98, 203, 4),  # SF + 13 digits: 176 × 0.5 = 88 mm
+        (156, 74, 203, 3),  # ... on 76 mm: 176 × 0.375 = 66 mm
+        (300, 98, 203, 2),  # 320 × 0.25 = 80 mm
+        (365, 98, 203, 2),  # 30 letters: 385 × 0.25 = 96.3 mm
+        (112, 98, 300, 6),  # 300 dpi: 3 to 6 dots (0.25-0.51 mm); 132 × 0.508 = 67 mm
+        (156, 74, 300, 4),  # 176 × 0.339 = 59.6 mm; 5 dots = 74.5 mm is too wide
+        (300, 98, 300, 3),  # 320 × 0.254 = 81 mm
+    ],
+)
+def test_module_dots_is_the_widest_that_fits_with_quiet_zones(modules, width_mm, dpi, dots):
+    assert barcodes.module_dots(modules, width_mm, dpi=dpi) == dots
+    assert (modules + 2 * barcodes.QUIET_ZONE) * barcodes.module_mm(dots, dpi) <= width_mm
+    if dots < barcodes.module_dots_range(dpi)[1]:  # one dot more would not fit
+        assert (modules + 2 * barcodes.QUIET_ZONE) * barcodes.module_mm(dots + 1, dpi) > width_mm
+
+
+def test_module_dots_range_and_refusal():
+    assert barcodes.module_dots_range(203) == (2, 4) and barcodes.module_dots_range(300) == (3, 6)
+    with pytest.raises(ValueError, match="does not fit"):
+        barcodes.module_dots(365, 74)  # 385 × 0.25 = 96 mm
+
+
+@pytest.mark.parametrize(
+    "number, size, dots",
+    [(ZTO, "100x150", 4), (ZTO, "76x130", 4), ("SF1234567890123", "100x180", 4), ("SF1234567890123", "76x130", 3),
+     ("A" * 30, "100x150", 2)],
+)  # fmt: skip
+def test_each_label_fixes_its_barcode_module(number, size, dots):
+    label = make_label(number, size=size)
+    assert label.barcode_dots == dots
+    assert label.barcode_dots >= 3 or number == "A" * 30  # 0.375 mm and wider for real tracking numbers
+
+
+def test_layout_zones_fill_each_size_exactly():
+    for size, (_, height) in LABEL_SIZES.items():
+        layout = labels.LAYOUTS[size]
+        assert layout.tops["end"] == pytest.approx(height), size
+        assert layout.barcode_mm >= 10
+        assert (size == "100x180") == bool(layout.stub_mm)
+
+
+def test_reveal_url_too_long_for_the_qr_column_is_refused():
+    assert make_label(reveal_url=REVEAL_URL).reveal_url == REVEAL_URL
+    with pytest.raises(ValueError, match="QR"):
+        make_label(size="76x130", reveal_url="https://portal.example/r/" + "x" * 400)
+
+
+# --- hostile text ---
+
+HOSTILE = '超长标题😀^XZ~JA"引号"\'\n换行\x07\x00\u202e反转\u200b' * 200  # 2,000+ characters
+
+
+def hostile_label(size: str = "100x150", number: str = ZTO):
+    return make_label(
+        number,
+        size=size,
+        privacy=False,
+        recipient_name=HOSTILE[:80],
+        address_detail=HOSTILE,
+        items=[(HOSTILE, 3)] * 6,
+        buyer_message=HOSTILE,
+        seller_memo=HOSTILE,
+        reveal_url=REVEAL_URL,
     )
-    assert (label.item_summary, label.item_count) == ("安吉白茶，紫砂壶", 3)
+
+
+def test_label_text_is_one_clean_line():
+    label = hostile_label()
+    for value in (label.recipient_name, label.recipient_address, label.buyer_message, label.items[0][0]):
+        assert len(value) <= labels.data.TEXT_CHARS
+        assert not re.search("[\x00-\x1f\x7f\u202e\u200b]", value)
+        assert "  " not in value
+    assert label.items[0] == (label.items[0][0], 3) and "😀" in label.items[0][0]
+
+
+def test_hostile_text_renders_everywhere_and_still_scans(label_app):
+    for size in LABEL_SIZES:
+        label = hostile_label(size)
+        with label_app.app_context():
+            html = render_html([label])
+        assert "\x00" not in html and "\x07" not in html and "\u202e" not in html
+        assert "&#34;引号&#34;" in html and "<script" not in html.split("<main>")[1].split("</main>")[0]
+        render_zpl([label])
+        render_tspl([label])
+        (image,) = scanning.pdf_to_images(render_pdf([label]))
+        assert set(scanning.decode(image)) == {ZTO}
 
 
 def test_newlines_in_user_text_become_spaces():
@@ -258,6 +485,21 @@ def test_qr_svg_scans():
     assert [r.text for r in results] == ["https://example.com/t/YT1234567890123"]
 
 
+def test_qr_encoder_reads_back_at_every_version_and_either_module():
+    import zxingcpp
+
+    rng = random.Random(18004)
+    alphabet = string.ascii_letters + string.digits + "-_/:.?=&"
+    # Versions 1-10 (up to 213 bytes) and longer; UTF-8 too.
+    values = ["".join(rng.choice(alphabet) for _ in range(n)) for n in (1, 14, 26, 42, 62, 84, 106, 122, 152, 180, 213)]
+    values += ["https://portal.example/r/" + "x" * 300, "收件人 张三 " + REVEAL_URL]
+    for value in values:
+        for dots in (2, 3):
+            results = zxingcpp.read_barcodes(scanning.svg_to_image(barcodes.qr_svg(value, dots_per_module=dots)))
+            assert [r.text for r in results] == [value], (len(value), dots)
+        assert len(barcodes.qr_matrix(value)) == barcodes.qr_side(value)
+
+
 # --- HTML ---
 
 
@@ -298,10 +540,61 @@ def test_html_is_laid_out_in_mm_and_pt_and_has_no_inline_script(label_app):
         assert 'data-autoprint="0"' in render_html([make_label()], autoprint=False)
 
 
-def test_the_barcode_is_the_only_unescaped_output():
-    template = (Path(__file__).resolve().parents[2] / "templates/labels/print.html").read_text(encoding="utf-8")
-    assert re.findall(r"\{\{[^}]*\|\s*safe[^}]*\}\}", template) == ["{{ barcode|safe }}"]
-    assert "Markup" not in Path(labels.__file__).read_text(encoding="utf-8")
+def test_the_symbols_we_draw_are_the_only_unescaped_output():
+    folder = Path(__file__).resolve().parents[2] / "templates/labels"
+    unescaped = [
+        found
+        for template in sorted(folder.glob("*.html"))
+        for found in re.findall(r"\{\{[^}]*\|\s*safe[^}]*\}\}", template.read_text(encoding="utf-8"))
+    ]
+    assert unescaped == ["{{ row.barcode|safe }}", "{{ row.qr|safe }}", "{{ row.stub_barcode|safe }}"]
+    for module in Path(labels.__file__).parent.glob("*.py"):
+        assert "Markup" not in module.read_text(encoding="utf-8"), module
+
+
+def test_html_draws_the_qr_and_the_stub_where_they_belong(label_app):
+    for size in LABEL_SIZES:
+        with label_app.app_context():
+            plain = render_html([make_label(size=size)])
+            with_qr = render_html([make_label(size=size, reveal_url=REVEAL_URL)])
+        stub = size == "100x180"
+        assert plain.count("<svg") == 1 + stub and 'class="qrcode"' not in plain
+        assert with_qr.count('class="qrcode"') == 1 and with_qr.count("<svg") == 2 + stub
+        assert ("存根联" in plain) == stub
+        assert REVEAL_URL not in with_qr  # only inside the symbol
+    svg = re.search(r'<svg[^>]*class="qrcode".*?</svg>', with_qr).group(0)
+    assert scanning_qr(svg) == [REVEAL_URL]
+
+
+def scanning_qr(svg: str) -> list[str]:
+    import zxingcpp
+
+    results = zxingcpp.read_barcodes(scanning.svg_to_image(svg))
+    return [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_html_barcode_module_is_the_labels(label_app):
+    for number, size in ((ZTO, "100x150"), ("SF1234567890123", "76x130"), ("A" * 30, "100x150")):
+        label = make_label(number, size=size)
+        with label_app.app_context():
+            html = render_html([label])
+        width, total = re.search(r'<svg[^>]* width="([\d.]+)mm"[^>]*viewBox="0 0 (\d+) ', html).groups()
+        assert round(float(width) / int(total) * barcodes.DPI / 25.4, 3) == label.barcode_dots
+        assert int(total) == len(barcodes.code128_modules(number)) + 2 * barcodes.QUIET_ZONE  # full quiet zones
+
+
+def test_html_texts_are_clamped_and_cut_only_past_their_budget(label_app):
+    label = hostile_label()
+    with label_app.app_context():
+        html = render_html([label])
+    # Several-line zones are clamped by the browser; one-line zones end in "…" by text-overflow.
+    assert re.search(r"\.message \{ -webkit-line-clamp: 3; line-clamp: 3; \}", html)
+    assert re.search(r"\.line, \.who \{ white-space: nowrap; overflow: hidden; text-overflow: ellipsis;", html)
+    message = unescape(re.search(r'<div class="note message clamp">留言：([^<]*)</div>', html).group(1))
+    assert 100 < len(message) < 400 and message.endswith("…")  # a budget, not the whole 2,000 characters
+    short = make_label(buyer_message="不要放快递柜")
+    with label_app.app_context():
+        assert '<div class="note message clamp">留言：不要放快递柜</div>' in render_html([short])
 
 
 def test_html_marks_a_reprint(label_app):
@@ -344,26 +637,39 @@ def test_pdf_pages_have_the_label_size_and_scan_at_203_dpi():
     assert "顺丰速运" in pages[0].extract_text() and "张**" in pages[0].extract_text()
     assert b"/FontFile2" in pdf  # the Chinese font is embedded, not left to the printer
     for image, row in zip(scanning.pdf_to_images(pdf), rows, strict=True):
-        assert scanning.decode(image) == [row.tracking_no]
+        # 100×180 has the stub's second barcode of the same number.
+        assert scanning.decode(image) == [row.tracking_no] * (2 if row.layout.stub_mm else 1)
 
 
-def test_pdf_bars_are_whole_dots():
+def test_pdf_qr_code_scans():
+    import zxingcpp
+
+    for size in LABEL_SIZES:
+        (image,) = scanning.pdf_to_images(render_pdf([make_label(size=size, reveal_url=REVEAL_URL)]))
+        qr = [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+        assert qr == [REVEAL_URL], size
+
+
+@pytest.mark.parametrize(
+    "number, size", [("YT1234567890123", "100x150"), (ZTO, "76x130"), ("SF1234567890123", "76x130")]
+)
+def test_pdf_bars_are_whole_dots(number, size):
     # pdftoppm -aa no fills every dot a shape touches, so each bar comes out exactly one dot wider.
-    label = make_label("YT1234567890123")
+    label = make_label(number, size=size)
     (image,) = scanning.pdf_to_images(render_pdf([label]))
     modules = barcodes.code128_modules(label.tracking_no)
-    top = round(label.layout.header_mm + 1.5 + label.layout.barcode_mm / 2)
+    top = label.layout.header_mm + 1.5 + label.layout.barcode_mm / 2
     runs = scanning.dark_runs(image, round(top * scanning.DPI / 25.4))
-    assert [w for _, w in runs] == [w * MODULE_DOTS + 1 for _, w in barcodes.bar_runs(modules)]
+    assert [w for _, w in runs] == [w * label.barcode_dots + 1 for _, w in barcodes.bar_runs(modules)]
 
 
 def test_pdf_without_a_font_file_falls_back_to_the_builtin_cid_font(monkeypatch):
-    monkeypatch.setattr(labels, "PDF_FONT_FILES", ("/nonexistent/font.ttc",))
-    labels._pdf_font.cache_clear()
+    monkeypatch.setattr(labels.pdf, "PDF_FONT_FILES", ("/nonexistent/font.ttc",))
+    labels.pdf._pdf_font.cache_clear()
     try:
         pdf = render_pdf([make_label()])
     finally:
-        labels._pdf_font.cache_clear()
+        labels.pdf._pdf_font.cache_clear()
     assert b"/STSong-Light" in pdf and b"/FontFile2" not in pdf
     with pytest.raises(ValueError, match="not found"):
         render_pdf([make_label()], font_file="/nonexistent/font.ttc")
@@ -372,77 +678,6 @@ def test_pdf_without_a_font_file_falls_back_to_the_builtin_cid_font(monkeypatch)
 def test_pdf_refuses_no_labels():
     with pytest.raises(ValueError):
         render_pdf([])
-
-
-# --- ZPL ---
-
-ZPL_COMMANDS = {"XA", "CI", "PW", "LL", "LH", "FO", "A@", "FB", "FH", "FD", "FS", "GB", "BY", "BC", "XZ"}
-
-
-def zpl_commands(zpl: str) -> list[tuple[str, str]]:
-    """(command, argument) pairs, field data included as the FD argument."""
-    return [(m.group(1)[:2], m.group(1)[2:]) for m in re.finditer(r"\^([^^]*)", zpl)]
-
-
-def unhex(data: str) -> str:
-    return re.sub(r"\\([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), data)
-
-
-@pytest.mark.parametrize("size, dots", [("100x150", (799, 1199)), ("100x180", (799, 1439)), ("76x130", (607, 1039))])
-def test_zpl_structure_and_size(size, dots):
-    rows = [make_label(n, size=size) for n in NUMBERS[:3]]
-    zpl = render_zpl(rows)
-    assert zpl.count("^XA") == zpl.count("^XZ") == 3
-    for block, row in zip(zpl.split("^XZ")[:3], rows, strict=True):
-        assert block.strip().startswith("^XA\n^CI28\n")
-        assert f"^PW{dots[0]}\n^LL{dots[1]}\n^LH0,0" in block
-        bar_h = round(row.layout.barcode_mm * 203 / 25.4)
-        assert "^BY2^FO" in block and f"^BCN,{bar_h},Y,N,N,A^FH\\^FD{row.tracking_no}^FS" in block
-        assert f"^A@N,32,32,{labels.ZPL_FONT}" in block and "^GB" in block
-        assert "^FD浙江 杭州市 西湖区^FS" in block and "^FD张**  138******78^FS" in block
-    assert {command for command, _ in zpl_commands(zpl)} <= ZPL_COMMANDS
-
-
-def test_zpl_neutralises_control_characters_in_user_text():
-    hostile = "^XZ^XA~JR\\&张"
-    zpl = render_zpl([make_label(privacy=False, recipient_name=hostile, buyer_message="~JA^FS")])
-    assert "~" not in zpl
-    commands = zpl_commands(zpl)
-    assert {command for command, _ in commands} <= ZPL_COMMANDS
-    assert [c for c, _ in commands].count("XZ") == 1
-    fields = [unhex(argument) for command, argument in commands if command == "FD"]
-    assert f"{hostile}  13812345678" in fields
-    assert "留言 ~JA^FS" in fields
-
-
-def test_zpl_refuses_no_labels():
-    with pytest.raises(ValueError):
-        render_zpl([])
-
-
-def test_zpl_text_fields_stay_inside_the_label():
-    long_address = "黑龙江省大兴安岭地区加格达奇区" + "人民路100号幸福小区" * 12 + "3单元502室"
-    for size, (width, height) in LABEL_SIZES.items():
-        row = make_label(
-            size=size,
-            privacy=False,
-            province="黑龙江省",
-            city="大兴安岭地区",
-            district="加格达奇区",
-            address_detail=long_address,
-            item_summary="茶" * 100,
-            buyer_message="W" * 100,
-        )
-        zpl = render_zpl([row])
-        page_w, page_h = round(width * 203 / 25.4), round(height * 203 / 25.4)
-        fields = re.findall(r"\^FO(\d+),(\d+)\^A@N,(\d+),\d+,[^^]*\^FB(\d+),1,0,[LCR],0\^FH\\\^FD([^^]*)\^FS", zpl)
-        assert len(fields) > 10
-        for x, y, h, w, data in fields:
-            x, y, h, w = int(x), int(y), int(h), int(w)
-            assert x + w <= page_w and y + h <= page_h
-            ems = sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in unhex(data))
-            assert ems * h <= w, data
-        assert "…" in zpl  # the 100-character summary was cut, not run off the label
 
 
 def test_pdf_long_address_is_set_smaller_and_still_scans():
@@ -460,7 +695,10 @@ def test_pdf_long_address_is_set_smaller_and_still_scans():
 
 def test_html_sets_long_destinations_and_addresses_smaller(label_app):
     row = make_label(province="黑龙江省", city="大兴安岭地区", district="加格达奇区", address_detail="幸福小区" * 20)
+    short = make_label()
     with label_app.app_context():
-        html = render_html([row])
-    assert '<div class="zone dest long">黑龙江 大兴安岭地区 加格达奇区</div>' in html
-    assert '<div class="addr long">' in html
+        html, plain = render_html([row]), render_html([short])
+    # 14 ems at 24 pt is 120 mm: the third step (65 %, 78 mm) is the first that fits 96 mm.
+    assert '<div class="zone dest s2"><span class="line">黑龙江 大兴安岭地区 加格达奇区</span></div>' in html
+    assert '<div class="zone dest s0"><span class="line">浙江 杭州市 西湖区</span></div>' in plain
+    assert '<div class="addr clamp long">' in html and '<div class="addr clamp">' in plain

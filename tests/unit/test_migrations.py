@@ -155,3 +155,66 @@ def test_pickups_made_before_the_counter_get_their_count(migration_app):
     with db.engine.connect() as connection:
         counts = dict(connection.execute(text("SELECT id, scanned FROM pickup ORDER BY id")).all())
     assert counts == {1: 3, 2: 0}
+
+
+def test_existing_grants_take_the_company_they_printed_with(migration_app):
+    """6b2dd04d86a0 names a courier company on each grant; 05851a788d90 fills existing grants once from the
+    company of the numbers their courier last printed in their shop. A grant that never printed there stays
+    NULL (the seller chooses); every grant keeps its switches."""
+    from datetime import datetime
+
+    from sqlalchemy import MetaData, String, Table, text
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    with alembic_logging():
+        flask_migrate.upgrade(revision=script.get_revision("6b2dd04d86a0").down_revision)
+
+    def label(connection, **values) -> None:
+        """A printed label, with a distinct value for any other required text column (a unique code, say)."""
+        table = Table("printed_label", MetaData(), autoload_with=connection)
+        for column in table.columns:
+            if column.name not in values and not column.nullable and isinstance(column.type, String):
+                values[column.name] = f"{column.name}-{values['id']}"
+        insert_row(connection, "printed_label", **values)
+
+    with db.engine.begin() as connection:
+        company = dict(connection.execute(text("SELECT code, id FROM courier_company")).all())
+        for user_id, name in ((1, "seller"), (2, "courier-a"), (3, "courier-b"), (4, "courier-c")):
+            insert_row(connection, "user", id=user_id, username=name)
+        for shop_id in (1, 2):
+            insert_row(connection, "shop", id=shop_id, name=f"shop {shop_id}", owner_id=1)
+        grants = {1: (2, 1), 2: (2, 2), 3: (3, 1), 4: (4, 1)}  # grant -> (courier, shop)
+        for grant_id, (user_id, shop_id) in grants.items():
+            insert_row(connection, "courier_grant", id=grant_id, user_id=user_id, shop_id=shop_id, print_labels=True)
+        insert_row(connection, "invitation", id=1, shop_id=1, code_hash="h" * 64, created_by_id=1)
+        # job -> (courier, shop, company, when): courier A printed ZTO then YTO in shop 1 and J&T in shop 2;
+        # courier C printed only in shop 2, where they hold no grant.
+        jobs = {
+            1: (2, 1, "ZTO", datetime(2026, 3, 1)),
+            2: (2, 1, "YTO", datetime(2026, 4, 1)),
+            3: (2, 2, "JT", datetime(2026, 2, 1)),
+            4: (4, 2, "ZTO", datetime(2026, 5, 1)),
+        }
+        for job_id, (user_id, shop_id, code, when) in jobs.items():
+            insert_row(
+                connection, "order", id=job_id, shop_id=shop_id, platform_order_no=f"P{job_id}", status="labelled"
+            )
+            insert_row(connection, "print_job", id=job_id, actor_id=user_id, company_id=company[code], created_at=when)
+            insert_row(
+                connection,
+                "waybill",
+                id=job_id,
+                shop_id=shop_id,
+                company_id=company[code],
+                tracking_no=f"N{job_id}",
+                order_id=job_id,
+                status="allocated",
+            )
+            label(connection, id=job_id, job_id=job_id, order_id=job_id, shop_id=shop_id, waybill_id=job_id)
+    upgrade()
+    with db.engine.connect() as connection:
+        filled = dict(connection.execute(text("SELECT id, company_id FROM courier_grant")).all())
+        switches = dict(connection.execute(text("SELECT id, print_labels FROM courier_grant")).all())
+        invitation = connection.execute(text("SELECT company_id FROM invitation")).scalar_one()
+    assert filled == {1: company["YTO"], 2: company["JT"], 3: None, 4: None}
+    assert all(switches[grant_id] for grant_id in grants) and invitation is None

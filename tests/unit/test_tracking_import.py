@@ -255,8 +255,8 @@ def test_an_order_labelled_meanwhile_stops_all_of_them(app, world, monkeypatch):
     """Checked, then someone prints a label for one of the orders before ours are written: none is labelled."""
     check = tracking_import._check_file
 
-    def check_then_print(shop, path, company):
-        result = check(shop, path, company)
+    def check_then_print(shop, path, company, *args):
+        result = check(shop, path, company, *args)
         orders.label_orders({order(3).id: zto(903)}, courier_code="ZTO", actor=None)
         return result
 

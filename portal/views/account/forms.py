@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms import DateField, PasswordField, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
@@ -30,3 +30,10 @@ class TokenForm(FlaskForm):
         option_widget=widgets.CheckboxInput(),
     )
     expires_on = DateField(_l("Expires on (optional)"), validators=[Optional()])
+
+
+class MembershipForm(FlaskForm):
+    """Ask to be staff of a courier company; the choices (active companies) are set by the view."""
+
+    company = SelectField(_l("Courier company"), choices=[], validators=[DataRequired()])
+    note = StringField(_l("Where you work (outlet, city)"), validators=[Length(max=200)])

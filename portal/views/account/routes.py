@@ -9,11 +9,11 @@ from flask_login import current_user, login_user
 
 from portal.extensions import db
 from portal.permissions import resolved
-from portal.services import accounts, shops, tokens
+from portal.services import accounts, memberships, shops, tokens, waybills
 from portal.services.errors import DomainError
 from portal.views import failed
 from portal.views.account import bp
-from portal.views.account.forms import PasswordForm, RedeemForm, TokenForm
+from portal.views.account.forms import MembershipForm, PasswordForm, RedeemForm, TokenForm
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -102,3 +102,39 @@ def token_revoke(token_id: int):
     db.session.commit()
     flash(_("Token %(name)s revoked.", name=token.name), "success")
     return redirect(url_for("account.token_list"))
+
+
+@bp.route("/companies", methods=["GET", "POST"])
+def companies():
+    """The courier companies I work for, as the operator confirmed; ask to join one."""
+    user = current_user._get_current_object()
+    form = MembershipForm()
+    form.company.choices = [(c.code, f"{c.name_zh} {c.name}".strip()) for c in waybills.active_companies()]
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            company = waybills.chosen_company(form.company.data)
+            memberships.request_membership(user, company, note=form.note.data or "")
+        except DomainError as error:
+            status = failed(form, error)
+        else:
+            db.session.commit()
+            flash(_("Asked to work for %(company)s: the operator will confirm it.", company=company.name), "success")
+            return redirect(url_for("account.companies"))
+    page = render_template(
+        "account/companies.html",
+        form=form,
+        memberships=memberships.memberships_of(user),
+        status_labels=memberships.STATUS_LABELS,
+    )
+    return page, status
+
+
+@bp.post("/companies/<int:membership_id>/leave")
+def membership_leave(membership_id: int):
+    """Withdraw my request, or stop being the company's staff."""
+    membership = resolved("membership")
+    memberships.leave(membership, actor=current_user._get_current_object())
+    db.session.commit()
+    flash(_("Your membership of %(company)s has ended.", company=membership.company.name), "info")
+    return redirect(url_for("account.companies"))

@@ -45,7 +45,12 @@ def shops_list():
             id=grant.shop_id,
             name=grant.shop.name,
             role="courier",
-            grant=GrantOut(id=grant.id, permissions=grant.permissions, expires_at=grant.expires_at),
+            grant=GrantOut(
+                id=grant.id,
+                permissions=grant.permissions,
+                expires_at=grant.expires_at,
+                company=grant.company.code if grant.company else None,
+            ),
         )
         for grant in shops.active_grants(user)
     ]
@@ -107,10 +112,12 @@ def _job_out(job) -> PrintJobOut:
 def print_job_create(json: PrintJobIn):
     """Give each order the next tracking number of its shop's range and return the labels: all or nothing.
 
-    Only orders in shops where the sub-account may print labels; only pending orders.
+    Only orders in shops where the sub-account may print labels; only pending orders. The numbers are those
+    of the courier company the sub-account names in each shop: `company` may be omitted; another company
+    is refused (422), as is a sub-account that names none yet (409).
     """
     json = require_json(json)
-    company = waybills.chosen_company(json.company)
+    company = waybills.chosen_company(json.company) if json.company is not None else None
     job = printing.create_print_job(
         _actor(),
         json.order_ids,

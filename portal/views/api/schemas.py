@@ -53,6 +53,10 @@ class GrantOut(BaseModel):
     id: int
     permissions: list[Permission]
     expires_at: datetime | None
+    company: str | None = Field(
+        description="Code of the courier company this person prints for in the shop; null: the seller has not "
+        "named it yet (nothing prints there until then)."
+    )
 
 
 class ShopOut(BaseModel):
@@ -128,7 +132,13 @@ class OrderPage(BaseModel):
 
 class PrintJobIn(Body):
     order_ids: list[Id] = Field(min_length=1, max_length=2000)
-    company: str = Field(min_length=1, max_length=16, description="Courier company code, e.g. ZTO.")
+    company: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Courier company code, e.g. ZTO. Omitted: the company your sub-account names in the orders' "
+        "shops (refused if they name different ones). Another company than the sub-account's is refused.",
+    )
     size: LabelSize = "100x150"
 
 

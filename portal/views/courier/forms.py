@@ -1,4 +1,4 @@
-"""Courier forms: the print form of the queue, reprint and void."""
+"""Courier forms: the print form of the queue, reprint (an order, or pages of a job) and void."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -33,3 +33,10 @@ class ReprintForm(FlaskForm):
 
 class VoidForm(FlaskForm):
     reason = StringField(_l("Reason for voiding"), validators=[DataRequired(), Length(max=300)])
+
+
+class PagesReprintForm(FlaskForm):
+    """Some pages of a print job again (the service reads and checks the page numbers)."""
+
+    pages = StringField(_l("Pages"), validators=[DataRequired(), Length(max=200)], description=_l("e.g. 1,3,5-7"))
+    reason = StringField(_l("Reason for printing again"), validators=[DataRequired(), Length(max=300)])

@@ -1,27 +1,27 @@
 """Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import NamedTuple
 
 from babel import dates
 from flask import Response, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import format_number, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.models import CourierCompany, Order, OrderStatus, Shop, WaybillRange
+from portal.models import Order, OrderStatus, Shop
 from portal.models.base import utcnow
 from portal.permissions import resolved, shops_where
 from portal.services import audit, exports, labels, orders, printing, privacy, regions, scanning, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 from portal.views import MAX_PAGE, failed, ids_from, job_response
 from portal.views.courier import bp
-from portal.views.courier.forms import PrintForm, ReprintForm, VoidForm
+from portal.views.courier.forms import PagesReprintForm, PrintForm, ReprintForm, VoidForm
 from portal.views.nav import url_for_ids
 
 
@@ -197,23 +197,18 @@ def _short_times() -> _ShortTimes:
     return formatter
 
 
-# The print form's companies: waybills.active_companies() and whether these shops hold ranges of each, in one
-# statement built once (building it and its cache key anew cost ~0.25 ms a page).
-_PRINT_COMPANIES = select(
-    CourierCompany.code,
-    CourierCompany.name,
-    CourierCompany.name_zh,
-    select(WaybillRange.id)
-    .where(
-        WaybillRange.company_id == CourierCompany.id, WaybillRange.shop_id.in_(bindparam("shop_ids", expanding=True))
-    )
-    .exists()
-    .label("stocked"),
-).where(CourierCompany.active)
+def _queue_page(
+    form: PrintForm | None = None,
+    status: int = 200,
+    error: str | None = None,
+    selected: Collection[int] = (),
+    culprits: Collection[int] = (),
+):
+    """Pending orders of one shop (?shop=) or of all my shops; buyer details masked.
 
-
-def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | None = None):
-    """Pending orders of one shop (?shop=) or of all my shops; buyer details masked."""
+    After a refused print job: the orders that were ticked stay ticked, and those that caused the refusal
+    are marked.
+    """
     grants = shops.active_grants(current_user)  # read once for this request (the policy check read it)
     grant_shops = {grant.shop_id: grant for grant in grants}
     shop_id = request.args.get("shop", type=int)
@@ -232,11 +227,15 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
     shown = [grant_shops[id_] for id_ in shop_ids]
     allowed = {p: any(grant.allows(p) for grant in shown) for p in ("print_labels", "mark_shipped", "export_addresses")}
     form = form or PrintForm()
+    choices = None
     if allowed["print_labels"] and state == OrderStatus.PENDING:  # the print form is shown
-        # Companies these shops hold number ranges of come first: the usual choice is preselected.
-        rows = db.session.execute(_PRINT_COMPANIES, {"shop_ids": shop_ids}).all()
-        companies = sorted(rows, key=lambda c: (not c.stocked, c.code))
-        form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in companies]
+        # Only the companies the grants name (one: preselected), with the numbers left in each shop.
+        choices = printing.print_choices([grant for grant in shown if grant.print_labels])
+        form.company.choices = [SelectChoice(c.code, _company_label(c)) for c in choices.companies]
+        if len(choices.companies) == 1 and not form.company.data:  # one company: no wrong choice to make
+            form.company.data = choices.companies[0].code
+        if len(choices.companies) > 1:  # several: by default each job takes the company of its orders' shops
+            form.company.choices.insert(0, SelectChoice("", _("The company your sub-account names in the shop")))
     if error:
         form.form_errors.append(error)
     shop_names = {id_: grant.shop.name for id_, grant in grant_shops.items()}
@@ -251,10 +250,19 @@ def _queue_page(form: PrintForm | None = None, status: int = 200, error: str | N
         shop_id=shop_id,
         state=state,
         form=form,
+        choices=choices,
+        selected=set(selected),
+        culprits=set(culprits),
         can_print=allowed["print_labels"],
         can_ship=allowed["mark_shipped"],
         can_export=allowed["export_addresses"],
     ), status
+
+
+def _company_label(choice: printing.CompanyChoice) -> str:
+    """A company of the print form with the numbers left in each shop: "中通快递 ZTO Express · Li's Tea: 4,990"."""
+    left = "; ".join(f"{shop}: {format_number(count)}" for shop, count in choice.left)
+    return _("%(company)s · numbers left: %(left)s", company=choice.label, left=left)
 
 
 @bp.get("/queue")
@@ -262,37 +270,72 @@ def queue():
     return _queue_page()
 
 
+def _orders_to_print(form: PrintForm, company) -> list[int]:
+    """The orders the print form names: the ticked ones, or all pending in this shop or in all my shops
+    (where my sub-account names the chosen company)."""
+    if form.scope.data == "selected":
+        return ids_from(request.form.getlist("order_ids"))
+    grants = [grant for grant in shops.active_grants(current_user) if grant.print_labels]
+    shop_id = request.form.get("shop", type=int)
+    if form.scope.data == "shop" and shop_id in {grant.shop_id for grant in grants}:
+        return printing.pending_order_ids([shop_id])
+    return printing.pending_order_ids(
+        grant.shop_id for grant in grants if company is None or grant.company_id == company.id
+    )
+
+
 @bp.post("/print-jobs")
 def print_job_new():
-    """Numbers for the chosen orders, then the print page."""
+    """Numbers for the chosen orders, then the job's page. Over CONFIRM_OVER labels, the count is confirmed
+    first (nothing is taken until then); a refusal shows the queue again with the selection kept."""
     form = PrintForm()
-    allowed = shops_where(current_user, "print_labels")
-    scope = form.scope.data
-    if scope == "selected":
-        order_ids = ids_from(request.form.getlist("order_ids"))
-    else:
-        shop_id = request.form.get("shop", type=int)
-        shop_ids = [shop_id] if scope == "shop" and shop_id in allowed else sorted(allowed)
-        order_ids = list(
-            db.session.scalars(
-                select(Order.id)
-                .where(
-                    Order.shop_id.in_(shop_ids), Order.status == OrderStatus.PENDING, Order.address_flagged.is_(False)
-                )
-                .order_by(Order.ship_by, Order.id)
-                .limit(printing.MAX_LABELS_PER_JOB)
-            )
-        )
+    order_ids: list[int] = []
     try:
-        company = waybills.chosen_company(form.company.data)
-        job = printing.create_print_job(
-            _actor(), order_ids, allowed_shop_ids=allowed, company=company, size=form.size.data
+        company = waybills.chosen_company(form.company.data) if form.company.data else None
+        order_ids = _orders_to_print(form, company)
+        plan = printing.check_print_job(
+            _actor(),
+            order_ids,
+            allowed_shop_ids=shops_where(current_user, "print_labels"),
+            company=company,
+            size=form.size.data,
         )
+        if plan.count > printing.CONFIRM_OVER and request.form.get("confirm_count") != str(plan.count):
+            return render_template("courier/print_confirm.html", plan=plan, shop_id=request.args.get("shop", type=int))
+        job = printing.run_print_job(_actor(), plan)
     except DomainError as error:
         db.session.rollback()
-        return _queue_page(form, status=error.status, error=error.message)
+        ticked = order_ids if form.scope.data == "selected" else ()
+        culprits = getattr(error, "order_ids", ())
+        return _queue_page(form, status=error.status, error=error.message, selected=ticked, culprits=culprits)
     db.session.commit()
-    return redirect(url_for("courier.print_job", job_id=job.id))
+    return redirect(url_for("courier.print_job_summary", job_id=job.id))
+
+
+def _summary_page(job, form: PagesReprintForm | None = None, status: int = 200):
+    return render_template(
+        "courier/print_job_summary.html", summary=printing.job_summary(job), form=form or PagesReprintForm()
+    ), status
+
+
+@bp.get("/print-jobs/<int:job_id>/summary")
+def print_job_summary(job_id: int):
+    """The job's page: its labels to open and print, its PDF, ZPL and TSPL, a summary, and reprinting pages."""
+    return _summary_page(resolved("job"))
+
+
+@bp.post("/print-jobs/<int:job_id>/reprint")
+def print_job_reprint(job_id: int):
+    """Some pages of the job again (those that jammed), same numbers, as a reprint job; the reason is logged."""
+    job = resolved("job")
+    form = PagesReprintForm()
+    try:
+        again = printing.reprint_pages(job, form.pages.data or "", actor=_actor(), reason=form.reason.data or "")
+    except DomainError as error:
+        failed(form, error)
+        return _summary_page(job, form, status=error.status)
+    db.session.commit()
+    return redirect(url_for("courier.print_job_summary", job_id=again.id))
 
 
 @bp.get("/print-jobs/<int:job_id>")
@@ -315,6 +358,14 @@ def print_job_pdf(job_id: int):
 def print_job_zpl(job_id: int):
     return job_response(
         labels.render_zpl(printing.job_labels(resolved("job"))), "application/zpl", f"labels-{job_id}.zpl"
+    )
+
+
+@bp.get("/print-jobs/<int:job_id>.tspl")
+def print_job_tspl(job_id: int):
+    """TSPL (GB18030) for the Gprinter, Xprinter and HPRT thermal printers most couriers use."""
+    return job_response(
+        labels.render_tspl(printing.job_labels(resolved("job"))), "application/tspl", f"labels-{job_id}.tspl"
     )
 
 
@@ -357,7 +408,7 @@ def order_reprint(shop_id: int, order_id: int):
         failed(form, error)
         return _order_page(order, reprint_form=form, status=error.status)
     db.session.commit()
-    return redirect(url_for("courier.print_job", job_id=job.id))
+    return redirect(url_for("courier.print_job_summary", job_id=job.id))
 
 
 @bp.post("/shops/<int:shop_id>/orders/<int:order_id>/void")

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import CourierCompany, CourierGrant, Shop, User
 from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import accounts, audit, exemptions, region_import, regions, storage, waybills
+from portal.services import accounts, audit, exemptions, memberships, region_import, regions, storage, waybills
 from portal.services.errors import DomainError
 from portal.views import failed, paginate, send_evidence
 from portal.views.operator import bp
@@ -94,6 +94,59 @@ def companies():
             return redirect(url_for("operator.companies"))
     registry = db.session.scalars(select(CourierCompany).order_by(CourierCompany.code)).all()
     return render_template("operator/companies.html", form=form, companies=registry), status
+
+
+# Courier company staff ---------------------------------------------------------------------------
+
+
+@bp.get("/company-staff", endpoint="memberships")
+def memberships_page():
+    """People who asked to be staff of a courier company (waiting first), and those confirmed or ended."""
+    status = request.args.get("status") or None
+    if status not in (None, *memberships.STATUS_LABELS):
+        status = None
+    page = paginate(memberships.all_memberships(status), per_page=50)
+    return render_template(
+        "operator/memberships.html",
+        page=page,
+        status=status,
+        status_labels=memberships.STATUS_LABELS,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/company-staff/<int:membership_id>/confirm")
+def membership_confirm(membership_id: int):
+    """Confirm: the person reads the hidden details of this company's labels from now on."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        membership = resolved("membership")
+        memberships.confirm(membership, actor=_actor())
+        db.session.commit()
+        flash(
+            _("%(user)s is now staff of %(company)s.", user=membership.user.username, company=membership.company.name),
+            "success",
+        )
+    return redirect(url_for("operator.memberships"))
+
+
+@bp.post("/company-staff/<int:membership_id>/revoke")
+def membership_revoke(membership_id: int):
+    """Refuse a request or end a membership: the person's next reveal is refused."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        membership = resolved("membership")
+        memberships.revoke(membership, actor=_actor())
+        db.session.commit()
+        flash(
+            _(
+                "%(user)s is no longer staff of %(company)s.",
+                user=membership.user.username,
+                company=membership.company.name,
+            ),
+            "info",
+        )
+    return redirect(url_for("operator.memberships"))
 
 
 # Anomaly regions ---------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class SettingsForm(FlaskForm):
     require_packed_for_pickup = BooleanField(_l("Pickup needs the parcel packed first"))
     sender_name = StringField(_l("Sender name on labels"), validators=[Length(max=80)])
     sender_phone = StringField(_l("Sender phone"), validators=[Length(max=32)])
+    sender_phone_public = BooleanField(_l("This is a business line: print it in full on privacy labels"))
     sender_address = StringField(_l("Ship-from address"), validators=[Length(max=300)])
 
     def validate_retention_days(self, field) -> None:
@@ -79,13 +80,22 @@ def _before_2100(form, field) -> None:
 
 
 class GrantTermsForm(FlaskForm):
+    # Choices (the active companies) are set by the view; the service checks the code.
+    company = SelectField(
+        _l("Courier company"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Choose the courier company this person works for."))],
+        description=_l("The person prints labels with this company's numbers only."),
+    )
     view_recipient = BooleanField(_l("View recipient details"))
     export_addresses = BooleanField(_l("Export addresses"))
     print_labels = BooleanField(_l("Print labels"))
     mark_shipped = BooleanField(_l("Mark shipped"))
     expires_on = DateField(_l("Expires after (optional)"), validators=[Optional(), _before_2100])
 
-    def terms(self) -> GrantTerms:
+    def terms(self, company=None) -> GrantTerms:
+        """The terms as entered, with ``company`` (the CourierCompany the view found for the chosen code)."""
         expires_at = None
         if self.expires_on.data:
             # The grant works to the end of that day, China time.
@@ -97,6 +107,7 @@ class GrantTermsForm(FlaskForm):
             print_labels=self.print_labels.data,
             mark_shipped=self.mark_shipped.data,
             expires_at=expires_at,
+            company=company,
         )
 
 

@@ -2,14 +2,14 @@
 
 from datetime import UTC
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import jobs
 from portal.extensions import db
 from portal.models import ImportBatch
-from portal.models.base import utcnow
 from portal.permissions import resolved
 from portal.services import (
     audit,
@@ -18,14 +18,17 @@ from portal.services import (
     orders,
     regions,
     scanning,
+    spreadsheets,
     storage,
     tracking_import,
     waybills,
 )
-from portal.services.errors import ConflictError, DomainError, NotFoundError
+from portal.services.errors import DomainError, NotFoundError
 from portal.views import failed, paginate
 from portal.views.seller import bp
 from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm, TrackingImportForm
+
+# The pages here enqueue imports: the queue is set up from the app that registers them.
 
 
 def _actor():
@@ -112,16 +115,18 @@ def order_cancel(shop_id: int, order_id: int):
 
 @bp.route("/<int:shop_id>/imports", methods=["GET", "POST"])
 def import_upload(shop_id: int):
-    """Upload the seller centre's export; a preview follows, nothing is imported yet."""
+    """Upload the seller centre's export: a job checks it while the next page shows how far it got."""
     shop = resolved("shop")
     form = ImportForm()
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         with storage.staged() as upload:
-            orders_path = storage.save(form.orders_file.data, upload.key, "orders")
-            items_path = storage.save(form.items_file.data, upload.key, "items") if form.items_file.data else None
-            try:
-                report = imports.preview_import(shop, orders_path, items_path)
+            files = {"orders_file": storage.save(form.orders_file.data, upload.key, "orders")}
+            if form.items_file.data:
+                files["items_file"] = storage.save(form.items_file.data, upload.key, "items")
+            try:  # what can be told before the rows are read, in this request: a hostile file is a 422 here
+                for field_name, path in files.items():
+                    spreadsheets.check_file(path, field_name)
             except DomainError as error:
                 failed(form, error)
                 return render_template("seller/import_upload.html", shop=shop, form=form), error.status
@@ -131,11 +136,11 @@ def import_upload(shop_id: int):
                 file_name=form.orders_file.data.filename or "",
                 items_file_name=(form.items_file.data.filename or "") if form.items_file.data else "",
                 storage_key=upload.key,
-                report=report.as_dict(),
             )
             db.session.add(batch)
             db.session.commit()
             upload.keep()
+        jobs.enqueue_check(batch)
         return redirect(url_for("seller.import_preview", shop_id=shop.id, batch_id=batch.id))
     return render_template("seller/import_upload.html", shop=shop, form=form), status
 
@@ -148,64 +153,52 @@ def _batch(kind: str) -> ImportBatch:
     return batch
 
 
-def _stored_files(batch: ImportBatch, role: str) -> dict:
-    """The uploaded files of a batch still waiting for confirmation.
-
-    :raise ConflictError: already applied or discarded, or the files are gone.
-    """
-    if batch.status != "preview":
-        raise ConflictError(_("This import has already been applied or discarded."))
-    paths = storage.files(batch.storage_key)
-    if role not in paths:
-        raise ConflictError(_("The uploaded files are no longer here. Upload them again."))
-    return paths
-
-
-def _applied(batch: ImportBatch) -> None:
-    """Commit the applied batch, then drop its files."""
-    batch.status = "applied"
-    batch.applied_at = utcnow()
-    db.session.commit()
-    storage.discard(batch.storage_key)
-
-
 @bp.get("/<int:shop_id>/imports/<int:batch_id>")
 def import_preview(shop_id: int, batch_id: int):
+    """An import: its job's progress, then the preview to confirm, the result, or why it failed."""
     batch = _batch("orders")
     report = imports.ImportReport.from_dict(batch.report)
-    return render_template("seller/import_preview.html", shop=resolved("shop"), batch=batch, report=report)
+    return render_template(
+        "seller/import_preview.html",
+        shop=resolved("shop"),
+        batch=batch,
+        report=report,
+        progress=jobs.progress_of(batch),
+    )
+
+
+@bp.get("/<int:shop_id>/imports/<int:batch_id>/progress")
+def import_progress(shop_id: int, batch_id: int):
+    """The progress bar of an import's job (either kind), polled by htmx; once the job has ended, the page reloads."""
+    batch = resolved("batch")
+    response = make_response(
+        render_template("seller/_import_progress.html", batch=batch, progress=jobs.progress_of(batch))
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if batch.status not in jobs.RUNNING:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @bp.post("/<int:shop_id>/imports/<int:batch_id>/confirm")
 def import_confirm(shop_id: int, batch_id: int):
-    """Apply a previewed import: every valid row, in one transaction, or nothing."""
-    batch, shop = _batch("orders"), resolved("shop")
-    paths = _stored_files(batch, "orders")
-    result = imports.apply_import(
-        shop, paths["orders"], paths.get("items"), actor=_actor(), import_batch_id=batch.id, file_name=batch.file_name
-    )
-    _applied(batch)
-    flash(
-        _(
-            "Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.",
-            created=result.created,
-            updated=result.updated,
-            skipped=result.skipped,
-        ),
-        "success",
-    )
-    return redirect(url_for("seller.orders_list", shop_id=shop.id))
+    """Apply a checked import in a job: every valid row, in one transaction, or nothing."""
+    batch = _batch("orders")
+    jobs.confirm(batch)
+    db.session.commit()
+    jobs.enqueue_apply(batch, actor=_actor())
+    return redirect(url_for("seller.import_preview", shop_id=shop_id, batch_id=batch.id))
 
 
 @bp.post("/<int:shop_id>/imports/<int:batch_id>/discard")
 def import_discard(shop_id: int, batch_id: int):
     batch = resolved("batch")
-    if batch.status == "preview":
-        batch.status = "discarded"
+    if jobs.discard(batch):
         db.session.commit()
         storage.discard(batch.storage_key)
     flash(_("Import discarded; nothing was changed."), "info")
-    return redirect(url_for("seller.import_upload", shop_id=shop_id))
+    upload = "seller.tracking_upload" if batch.kind == "tracking" else "seller.import_upload"
+    return redirect(url_for(upload, shop_id=shop_id))
 
 
 @bp.get("/<int:shop_id>/pickups")
@@ -224,17 +217,21 @@ def handover(shop_id: int, pickup_id: int):
 
 @bp.route("/<int:shop_id>/tracking-import", methods=["GET", "POST"])
 def tracking_upload(shop_id: int):
-    """The courier company's reply (order number → tracking number): a preview first, nothing changes yet."""
+    """The courier company's reply (order number → tracking number): a job checks it, nothing changes yet."""
     shop = resolved("shop")
     form = TrackingImportForm()
     form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
+        try:
+            company = waybills.chosen_company(form.company.data)
+        except DomainError as error:
+            failed(form, error)
+            return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
         with storage.staged() as upload:
             path = storage.save(form.tracking_file.data, upload.key, "tracking")
             try:
-                company = waybills.chosen_company(form.company.data)
-                report = tracking_import.preview_tracking(shop, path, company)
+                spreadsheets.check_file(path, "tracking_file")
             except DomainError as error:
                 failed(form, error)
                 return render_template("seller/tracking_upload.html", shop=shop, form=form), error.status
@@ -244,29 +241,35 @@ def tracking_upload(shop_id: int):
                 created_by_id=current_user.id,
                 file_name=form.tracking_file.data.filename or "",
                 storage_key=upload.key,
-                report=report.as_dict(),
+                report={"company": company.code},
             )
             db.session.add(batch)
             db.session.commit()
             upload.keep()
+        jobs.enqueue_check(batch)
         return redirect(url_for("seller.tracking_preview", shop_id=shop.id, tracking_id=batch.id))
     return render_template("seller/tracking_upload.html", shop=shop, form=form), status
 
 
 @bp.get("/<int:shop_id>/tracking-import/<int:tracking_id>")
 def tracking_preview(shop_id: int, tracking_id: int):
+    """A tracking sheet: its job's progress, then the preview to confirm, the result, or why it failed."""
     batch = _batch("tracking")
     report = tracking_import.TrackingReport.from_dict(batch.report)
-    return render_template("seller/tracking_preview.html", shop=resolved("shop"), batch=batch, report=report)
+    return render_template(
+        "seller/tracking_preview.html",
+        shop=resolved("shop"),
+        batch=batch,
+        report=report,
+        progress=jobs.progress_of(batch),
+    )
 
 
 @bp.post("/<int:shop_id>/tracking-import/<int:tracking_id>/confirm")
 def tracking_confirm(shop_id: int, tracking_id: int):
-    """Apply a previewed sheet: every order gets its number and becomes labelled, or none does."""
-    batch, shop = _batch("tracking"), resolved("shop")
-    path = _stored_files(batch, "tracking")["tracking"]
-    company = waybills.chosen_company(batch.report.get("company", ""))
-    labelled = tracking_import.apply_tracking(shop, path, company, actor=_actor(), file_name=batch.file_name)
-    _applied(batch)
-    flash(_("%(n)d orders have their tracking numbers and are labelled.", n=labelled), "success")
-    return redirect(url_for("seller.orders_list", shop_id=shop.id, status="labelled"))
+    """Apply a checked sheet in a job: every order gets its number and becomes labelled, or none does."""
+    batch = _batch("tracking")
+    jobs.confirm(batch)
+    db.session.commit()
+    jobs.enqueue_apply(batch, actor=_actor())
+    return redirect(url_for("seller.tracking_preview", shop_id=shop_id, tracking_id=batch.id))

@@ -72,12 +72,22 @@ def shop_settings(shop_id: int):
             require_packed_for_pickup=form.require_packed_for_pickup.data,
             sender_name=(form.sender_name.data or "").strip(),
             sender_phone=(form.sender_phone.data or "").strip(),
+            sender_phone_public=form.sender_phone_public.data,
             sender_address=(form.sender_address.data or "").strip(),
         )
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("seller.shop_settings", shop_id=shop.id))
     return render_template("seller/shop_settings.html", shop=shop, form=form), _status()
+
+
+def _with_companies(form: GrantTermsForm) -> GrantTermsForm:
+    """The grant form's courier company choices: the active companies, after a prompt to choose."""
+    form.company.choices = [
+        SelectChoice("", _("Choose the company…")),
+        *(SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()),
+    ]
+    return form
 
 
 def _grants_page(shop, login_form=None, invite_form=None, code=None, status=200):
@@ -87,8 +97,8 @@ def _grants_page(shop, login_form=None, invite_form=None, code=None, status=200)
             shop=shop,
             grants=shops.grants_of(shop),
             invitations=shops.open_invitations(shop),
-            login_form=login_form or NewLoginForm(prefix="login"),
-            invite_form=invite_form or GrantTermsForm(prefix="invite"),
+            login_form=_with_companies(login_form or NewLoginForm(prefix="login")),
+            invite_form=_with_companies(invite_form or GrantTermsForm(prefix="invite")),
             action_form=ActionForm(),
             code=code,
             invitation_hours=current_app.config["PORTAL_INVITATION_HOURS"],
@@ -110,12 +120,13 @@ def grant_new_login(shop_id: int):
     form = NewLoginForm(prefix="login")
     if form.validate_on_submit():
         try:
+            company = waybills.chosen_company(form.company.data)
             grant = shops.create_courier_login(
                 shop,
                 actor=_actor(),
                 username=form.username.data,
                 one_time_password=form.one_time_password.data,
-                terms=form.terms(),
+                terms=form.terms(company),
                 display_name=form.display_name.data or "",
             )
         except DomainError as error:
@@ -140,8 +151,9 @@ def invitation_new(shop_id: int):
     form = GrantTermsForm(prefix="invite")
     if form.validate_on_submit():
         try:
+            company = waybills.chosen_company(form.company.data)
             _invitation, code = shops.create_invitation(
-                shop, actor=_actor(), terms=form.terms(), hours=current_app.config["PORTAL_INVITATION_HOURS"]
+                shop, actor=_actor(), terms=form.terms(company), hours=current_app.config["PORTAL_INVITATION_HOURS"]
             )
         except DomainError as error:
             failed(form, error)
@@ -161,16 +173,19 @@ def invitation_cancel(shop_id: int, invitation_id: int):
 
 @bp.route("/<int:shop_id>/subaccounts/<int:grant_id>", methods=["GET", "POST"])
 def grant_edit(shop_id: int, grant_id: int):
-    """Change a sub-account's permissions or expiry."""
+    """Change a sub-account's courier company, permissions or expiry."""
     grant = resolved("grant")
-    form = GrantTermsForm(obj=grant)
-    if request.method == "GET" and grant.expires_at:
-        from portal.views.seller.forms import CHINA
+    form = _with_companies(GrantTermsForm(obj=grant))
+    if request.method == "GET":
+        form.company.data = grant.company.code if grant.company else ""  # none yet: the prompt to choose
+        if grant.expires_at:
+            from portal.views.seller.forms import CHINA
 
-        form.expires_on.data = (grant.expires_at.astimezone(CHINA)).date()
+            form.expires_on.data = (grant.expires_at.astimezone(CHINA)).date()
     if form.validate_on_submit():
         try:
-            shops.update_grant(grant, actor=_actor(), terms=form.terms())
+            company = waybills.chosen_company(form.company.data)
+            shops.update_grant(grant, actor=_actor(), terms=form.terms(company))
         except DomainError as error:
             failed(form, error)
             return render_template("seller/grant_edit.html", shop=grant.shop, grant=grant, form=form), error.status
