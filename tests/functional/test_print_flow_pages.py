@@ -3,6 +3,7 @@ job that keeps its selection, the job's page (downloads, summary) and reprinting
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -27,8 +28,15 @@ def pending_ids(app, shop_id, n):
 
 
 def flagged_id(app, shop_id):
+    """A flagged order of the shop, made the most urgent so that the queue's first page shows it."""
     with app.app_context():
-        return db.session.scalar(select(Order.id).where(Order.shop_id == shop_id, Order.address_flagged.is_(True)))
+        order = db.session.scalar(
+            select(Order).where(Order.shop_id == shop_id, Order.address_flagged.is_(True)).order_by(Order.id)
+        )
+        earliest = db.session.scalar(select(func.min(Order.ship_by)).where(Order.shop_id == shop_id))
+        order.ship_by = earliest - timedelta(hours=1)
+        db.session.commit()
+        return order.id
 
 
 def waybill_count(app) -> int:
