@@ -18,7 +18,7 @@ from portal.models.exemption import (
 )
 from portal.models.membership import CompanyMembership, MembershipStatus
 from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
-from portal.models.pickup import Pickup, PickupScan
+from portal.models.pickup import Pickup, PickupLeft, PickupScan
 from portal.models.printing import PrintedLabel, PrintJob
 from portal.models.shop import GRANT_PERMISSIONS, CourierGrant, GrantStatus, Invitation, Shop, ShopStaff
 from portal.models.token import ApiToken
@@ -51,6 +51,7 @@ __all__ = [
     "OrderSource",
     "OrderStatus",
     "Pickup",
+    "PickupLeft",
     "PickupScan",
     "PrintJob",
     "PrintedLabel",

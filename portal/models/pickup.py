@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
@@ -31,11 +31,22 @@ class PickupScan(Base):
     """One parcel handed over in a pickup (the order it shipped)."""
 
     __tablename__ = "pickup_scan"
-    __table_args__ = (UniqueConstraint("pickup_id", "order_id"),)
+    __table_args__ = (UniqueConstraint("pickup_id", "order_id"), UniqueConstraint("pickup_id", "client_scan_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pickup_id: Mapped[int] = mapped_column(ForeignKey("pickup.id"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The id the phone gave the scan (offline queue): a retry of the same id is the same scan, never a second.
+    client_scan_id: Mapped[str | None] = mapped_column(String(64))
 
     order: Mapped[Order] = relationship()
+
+
+class PickupLeft(Base):
+    """A parcel still waiting when its pickup was ended: "not handed over" on the handover list."""
+
+    __tablename__ = "pickup_left"
+
+    pickup_id: Mapped[int] = mapped_column(ForeignKey("pickup.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), primary_key=True, index=True)

@@ -6,16 +6,17 @@ tab or two couriers scanning the same parcel change an order once; the second ge
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus, Pickup, PickupScan, Shop, User
+from portal.models import Order, OrderEvent, OrderStatus, Pickup, PickupLeft, PickupScan, Shop, User
 from portal.models.base import utcnow
 from portal.services import audit, orders, shops
-from portal.services.errors import ConflictError, InvalidDataError, NotFoundError
+from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 
 MAX_SCAN_CHARS = 500
 # A tracking number inside whatever the scanner sent: a QR payload (URL, JSON), a symbology prefix
@@ -62,7 +63,19 @@ def _pick(shop_ids: set[int], candidates: list[str], found):
         return mine[0]
     if found:
         raise NotFoundError(_("%(no)s is another shop's parcel: put it aside.", no=found[0].tracking_no))
+    if _is_ean(candidates[0]):
+        raise NotFoundError(_("%(no)s is a product barcode (EAN), not a parcel label.", no=candidates[0]))
     raise NotFoundError(_("%(no)s is not a known tracking number.", no=candidates[0]))
+
+
+def _is_ean(code: str) -> bool:
+    """An EAN-8 or EAN-13 with a valid check digit: the barcode on a product, not a label of ours."""
+    if len(code) not in (8, 13) or not code.isdigit():
+        return False
+    digits = [int(c) for c in code]
+    weights = (3, 1) if len(code) == 8 else (1, 3)
+    total = sum(d * weights[i % 2] for i, d in enumerate(digits[:-1]))
+    return (10 - total % 10) % 10 == digits[-1]
 
 
 # Packing desk ----------------------------------------------------------------------------------
@@ -96,6 +109,7 @@ class ScanResult:
     tracking_no: str
     shipped: bool  # False: it had already shipped, nothing changed
     count: int
+    duplicate: bool = False  # the phone sent this scan id before: the first scan's result, nothing changed
 
 
 def start_pickup(shop: Shop, *, courier: User) -> Pickup:
@@ -113,12 +127,15 @@ def start_pickup(shop: Shop, *, courier: User) -> Pickup:
 # A scan is the courier's hot path: Core statements built once, run on the session's connection (same
 # transaction), no ORM objects. One read finds the pickup's state and the scanned orders.
 _order, _pickup, _scan, _shop = Order.__table__, Pickup.__table__, PickupScan.__table__, Shop.__table__
+_prior = _scan.alias("prior")  # the scan the phone sent before under the same id, if any
 _SCAN_READ = (
     select(
         _pickup.c.shop_id.label("pickup_shop_id"),
+        _pickup.c.started_at,
         _pickup.c.ended_at,
         _pickup.c.scanned,
         _shop.c.require_packed_for_pickup,
+        _prior.c.order_id.label("prior_order_id"),
         _order.c.id,
         _order.c.shop_id,
         _order.c.status,
@@ -126,9 +143,11 @@ _SCAN_READ = (
         _order.c.platform_order_no,
     )
     .join(_shop, _shop.c.id == _pickup.c.shop_id)
+    .outerjoin(_prior, and_(_prior.c.pickup_id == _pickup.c.id, _prior.c.client_scan_id == bindparam("client_scan_id")))
     .outerjoin(_order, _order.c.tracking_no.in_(bindparam("candidates", expanding=True)))
     .where(_pickup.c.id == bindparam("pickup_id"))
 )
+_TRACKING_NO = select(_order.c.tracking_no).where(_order.c.id == bindparam("order_id"))
 _ENDED = select(_pickup.c.ended_at).where(_pickup.c.id == bindparam("pickup_id"))
 _STATUS = select(_order.c.status).where(_order.c.id == bindparam("order_id"))
 _ADD_SCAN = insert(_scan)
@@ -151,12 +170,24 @@ def scanned_count(pickup_id: int) -> int:
     return db.session.connection().execute(_COUNT, {"pickup_id": pickup_id}).scalar_one()
 
 
-def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
+def ship_scan(
+    pickup_id: int,
+    raw: str,
+    *,
+    actor_id: int,
+    client_scan_id: str | None = None,
+    scanned_at: datetime | None = None,
+) -> ScanResult:
     """Ship the scanned parcel in this pickup; a second scan says "already shipped" and changes nothing.
 
+    ``client_scan_id`` (made on the phone) makes a retry the same scan: the same id for the same parcel
+    returns the first result as a duplicate, even after the pickup ended. ``scanned_at`` (when the phone
+    scanned it, offline) dates the shipment if it lies between the pickup's start and now.
+
     :raise InvalidDataError: unreadable scan, or the pickup has ended.
-    :raise NotFoundError: not a known number, or another shop's parcel.
-    :raise ConflictError: cancelled, no label yet, or not packed when the shop requires packing.
+    :raise NotFoundError: not a known number, another shop's parcel, or a product barcode.
+    :raise ConflictError: cancelled, no label yet, not packed when the shop requires packing, or the scan
+        id was used before for another parcel (the first scan stands).
     """
     connection = db.session.connection()
     try:
@@ -165,8 +196,12 @@ def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
         if connection.execute(_ENDED, {"pickup_id": pickup_id}).scalar() is not None:
             raise _pickup_ended() from None
         raise
-    rows = connection.execute(_SCAN_READ, {"pickup_id": pickup_id, "candidates": candidates}).all()
+    rows = connection.execute(
+        _SCAN_READ, {"pickup_id": pickup_id, "candidates": candidates, "client_scan_id": client_scan_id}
+    ).all()
     pickup = rows[0]
+    if pickup.prior_order_id is not None:
+        return _replayed(connection, pickup, rows, client_scan_id)
     if pickup.ended_at is not None:
         raise _pickup_ended()
     order = _pick({pickup.pickup_shop_id}, candidates, [row for row in rows if row.id is not None])
@@ -179,18 +214,120 @@ def ship_scan(pickup_id: int, raw: str, *, actor_id: int) -> ScanResult:
     action = "ship" if pickup.require_packed_for_pickup else "ship_unpacked"
     if action == "ship" and order.status != OrderStatus.PACKED:
         raise ConflictError(_("%(no)s is not packed yet: the shop packs before pickup.", no=order.tracking_no))
+    now = utcnow()
+    at = scanned_at if scanned_at is not None and pickup.started_at <= scanned_at <= now else now
     try:
-        orders.transition_row(order, action, actor_id=actor_id, shipped_at=utcnow())
+        orders.transition_row(order, action, actor_id=actor_id, shipped_at=at)
     except ConflictError:
         if connection.execute(_STATUS, {"order_id": order.id}).scalar() == OrderStatus.SHIPPED:
             # someone else shipped it a moment ago
             return ScanResult(order.id, order.tracking_no, shipped=False, count=scanned_count(pickup_id))
         raise
-    connection.execute(_ADD_SCAN, {"pickup_id": pickup_id, "order_id": order.id})
+    try:
+        connection.execute(
+            _ADD_SCAN, {"pickup_id": pickup_id, "order_id": order.id, "at": at, "client_scan_id": client_scan_id}
+        )
+    except IntegrityError:  # the same id, sent for another parcel at the same moment: the other one stands
+        raise ConflictError(_("Scan %(id)s was already sent for another parcel.", id=client_scan_id)) from None
     count = connection.execute(_COUNT_UP, {"pickup_id": pickup_id}).scalar()
     if count is None:  # ended by another request since the read above: the caller rolls the scan back
         raise _pickup_ended()
     return ScanResult(order.id, order.tracking_no, shipped=True, count=count)
+
+
+def _replayed(connection, pickup, rows, client_scan_id: str) -> ScanResult:
+    """A scan id seen before in this pickup: the first scan's result if it is the same parcel, else refused."""
+    for row in rows:
+        if row.id == pickup.prior_order_id:
+            return ScanResult(row.id, row.tracking_no, shipped=True, count=pickup.scanned, duplicate=True)
+    first = connection.execute(_TRACKING_NO, {"order_id": pickup.prior_order_id}).scalar()
+    raise ConflictError(
+        _(
+            "Scan %(id)s was already sent for %(no)s: this one is refused, the first scan stands.",
+            id=client_scan_id,
+            no=first,
+        )
+    )
+
+
+# Offline replay --------------------------------------------------------------------------------
+
+MAX_REPLAY = 500
+MAX_SCAN_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class QueuedScan:
+    """One scan the phone kept while offline."""
+
+    id: str
+    code: str
+    scanned_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    id: str
+    status: str  # shipped, duplicate, refused
+    message: str
+    tracking_no: str | None
+    shop: str
+
+
+def read_queue(payload) -> list[QueuedScan]:
+    """The scans of a phone's offline queue, ``{"scans": [{"id", "code", "scanned_at"}]}``, in order.
+
+    :raise InvalidDataError: not that shape, more than MAX_REPLAY scans, or a scan without an id or code.
+    """
+    scans = payload.get("scans") if isinstance(payload, dict) else None
+    if not isinstance(scans, list):
+        raise InvalidDataError(_('Send {"scans": [...]}: a list of scans.'), {"scans": _("A list of scans.")})
+    if len(scans) > MAX_REPLAY:
+        message = _("At most %(n)d scans per request.", n=MAX_REPLAY)
+        raise InvalidDataError(message, {"scans": message})
+    queue = []
+    for index, scan in enumerate(scans):
+        scan_id = scan.get("id") if isinstance(scan, dict) else None
+        code = scan.get("code") if isinstance(scan, dict) else None
+        if (
+            not isinstance(scan_id, str)
+            or not 0 < len(scan_id.strip()) <= MAX_SCAN_ID_CHARS
+            or not isinstance(code, str)
+        ):
+            message = _(
+                "Scan %(n)d needs an id (up to %(max)d characters) and a code.", n=index + 1, max=MAX_SCAN_ID_CHARS
+            )
+            raise InvalidDataError(message, {f"scans.{index}": message})
+        queue.append(QueuedScan(scan_id.strip(), code, _read_time(scan.get("scanned_at"))))
+    return queue
+
+
+def _read_time(value) -> datetime | None:
+    """An ISO time with its zone (a naive one is taken as UTC); anything else is ignored (the server's time)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def replay_scan(pickup_id: int, shop: str, scan: QueuedScan, *, actor_id: int) -> ReplayResult:
+    """One queued scan through ship_scan, its refusal as a result rather than an exception. The caller commits
+    when the status is "shipped" and rolls back otherwise, one transaction per scan.
+    """
+    try:
+        result = ship_scan(pickup_id, scan.code, actor_id=actor_id, client_scan_id=scan.id, scanned_at=scan.scanned_at)
+    except DomainError as error:
+        return ReplayResult(scan.id, "refused", error.message, None, shop)
+    if result.duplicate:
+        message = _("%(no)s was already counted (sent again).", no=result.tracking_no)
+        return ReplayResult(scan.id, "duplicate", message, result.tracking_no, shop)
+    if result.shipped:
+        return ReplayResult(scan.id, "shipped", _("%(no)s shipped.", no=result.tracking_no), result.tracking_no, shop)
+    message = _("%(no)s already shipped.", no=result.tracking_no)
+    return ReplayResult(scan.id, "duplicate", message, result.tracking_no, shop)
 
 
 def pickups_of(shop: Shop):
@@ -198,16 +335,29 @@ def pickups_of(shop: Shop):
     return select(Pickup).where(Pickup.shop_id == shop.id).order_by(Pickup.id.desc())
 
 
-def end_pickup(pickup: Pickup, *, actor: User) -> None:
-    if pickup.ended_at is None:
-        pickup.ended_at = utcnow()
-        audit.record(
-            "pickup_ended",
-            actor=actor,
-            shop=pickup.shop,
-            target=f"pickup {pickup.id}",
-            parcels=scanned_count(pickup.id),
-        )
+def end_pickup(pickup: Pickup, *, actor: User, confirmed: bool = False) -> list["WaitingLine"]:
+    """End the pickup, unless parcels it would accept are still waiting and the courier has not confirmed.
+
+    Returns those parcels; when it ends with some waiting, they are kept as "not handed over". Check
+    ``pickup.ended_at`` to know whether it ended (ending twice changes nothing).
+    """
+    if pickup.ended_at is not None:
+        return []
+    waiting = waiting_parcels(pickup.shop_id)
+    if waiting and not confirmed:
+        return waiting
+    pickup.ended_at = utcnow()
+    if waiting:
+        db.session.execute(insert(PickupLeft), [{"pickup_id": pickup.id, "order_id": w.order_id} for w in waiting])
+    audit.record(
+        "pickup_ended",
+        actor=actor,
+        shop=pickup.shop,
+        target=f"pickup {pickup.id}",
+        parcels=scanned_count(pickup.id),
+        not_handed_over=len(waiting),
+    )
+    return waiting
 
 
 @dataclass(frozen=True)
@@ -230,14 +380,96 @@ def handover_lines(pickup: Pickup) -> list[HandoverLine]:
     ]
 
 
+# What a pickup at the shop would accept now: packed parcels, and labelled ones where the shop does not pack first.
+_ACCEPTED = or_(
+    Order.status == OrderStatus.PACKED,
+    and_(Order.status == OrderStatus.LABELLED, Shop.require_packed_for_pickup.is_(False)),
+)
+
+
 def waiting_by_shop(shop_ids: set[int]) -> dict[int, int]:
-    """Parcels labelled or packed, waiting for today's pickup, per shop."""
+    """Parcels waiting for today's pickup, per shop: only those a pickup there would accept."""
     rows = db.session.execute(
         select(Order.shop_id, func.count())
-        .where(Order.shop_id.in_(shop_ids), Order.status.in_((OrderStatus.LABELLED, OrderStatus.PACKED)))
+        .join(Shop, Shop.id == Order.shop_id)
+        .where(Order.shop_id.in_(shop_ids), _ACCEPTED)
         .group_by(Order.shop_id)
     ).all()
     return dict(rows)
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    order_id: int
+    tracking_no: str
+    order_no: str
+    destination: str
+    packed: bool
+    packed_at: datetime | None  # None also for a parcel marked packed without a packing scan
+
+
+_PACKED_AT = (
+    select(func.max(OrderEvent.at))
+    .where(OrderEvent.order_id == Order.id, OrderEvent.action == "pack")
+    .correlate(Order)
+    .scalar_subquery()
+)
+
+
+def _waiting_lines(query) -> list[WaitingLine]:
+    rows = db.session.execute(
+        query.add_columns(
+            Order.id,
+            Order.tracking_no,
+            Order.platform_order_no,
+            Order.province,
+            Order.city,
+            Order.status,
+            _PACKED_AT.label("packed_at"),
+        ).order_by(Order.id)
+    ).all()
+    return [
+        WaitingLine(
+            r.id,
+            r.tracking_no or "",
+            r.platform_order_no,
+            f"{r.province} {r.city}".strip(),
+            r.status == OrderStatus.PACKED,
+            r.packed_at,
+        )
+        for r in rows
+    ]
+
+
+def waiting_parcels(shop_id: int) -> list[WaitingLine]:
+    """The shop's parcels a pickup would accept now and that have not shipped, oldest order first."""
+    return _waiting_lines(
+        select().select_from(Order).join(Shop, Shop.id == Order.shop_id).where(Order.shop_id == shop_id, _ACCEPTED)
+    )
+
+
+@dataclass(frozen=True)
+class PickupProgress:
+    scanned: int
+    waiting: list[WaitingLine]  # still waiting (open pickup) or left behind (ended)
+
+    @property
+    def expected(self) -> int:
+        return self.scanned + len(self.waiting)
+
+
+def pickup_progress(pickup: Pickup) -> PickupProgress:
+    """Scanned against expected: an open pickup's parcels still waiting, an ended one's not handed over."""
+    if pickup.ended_at is None:
+        waiting = waiting_parcels(pickup.shop_id)
+    else:
+        waiting = _waiting_lines(
+            select()
+            .select_from(PickupLeft)
+            .join(Order, Order.id == PickupLeft.order_id)
+            .where(PickupLeft.pickup_id == pickup.id)
+        )
+    return PickupProgress(scanned_count(pickup.id), waiting)
 
 
 @dataclass(frozen=True)

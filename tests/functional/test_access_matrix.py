@@ -42,6 +42,7 @@ EXPECTED = {
     "static": lambda shop: set(ROLES),
     "public.index": lambda shop: SIGNED_IN,  # sends strangers to the sign-in page
     "public.healthz": lambda shop: set(ROLES),
+    "public.favicon": lambda shop: set(ROLES),
     "public.set_language": lambda shop: set(ROLES),
     "auth.login": lambda shop: set(ROLES),
     "auth.register": lambda shop: set(ROLES),
@@ -118,6 +119,7 @@ EXPECTED = {
     "courier.pickup_start": lambda shop: {"courier1", "courier2"},
     "courier.pickup": lambda shop: {"courier1"},  # the pickup's own courier only
     "courier.pickup_scan": lambda shop: {"courier1"},
+    "courier.pickup_scans": lambda shop: {"courier1"},  # the offline queue's batch of scans
     "courier.pickup_end": lambda shop: {"courier1"},
     "courier.handover": lambda shop: {"courier1"},
     "courier.ship_selected": lambda shop: {"courier1", "courier2"},

@@ -146,7 +146,7 @@ def test_no_numbers_left_names_shop_and_company_and_takes_nothing(app, world, lo
     # The selection stays ticked, and every order of that shop is marked as what stopped the job.
     for order_id in ids:
         assert re.search(
-            rf'<tr class="table-danger culprit"[^>]*>\s*<td><input [^>]*value="{order_id}"[^>]*checked>', text
+            rf'<tr class="table-danger culprit"[^>]*>\s*<td>(?:<label[^>]*>)?<input [^>]*value="{order_id}"[^>]*checked>', text
         )
     assert waybill_count(app) == 0
     with app.app_context():
@@ -162,7 +162,7 @@ def test_a_refused_job_keeps_the_selection_and_marks_the_culprit(app, world, log
     text = response.get_data(as_text=True)
     assert "must fix it first" in text
     for order_id in ids:  # still ticked, not blamed
-        row = re.search(rf"<tr[^>]*>\s*<td><input [^>]*value=\"{order_id}\"[^>]*>", text)[0]
+        row = re.search(rf"<tr[^>]*>\s*<td>(?:<label[^>]*>)?<input [^>]*value=\"{order_id}\"[^>]*>", text)[0]
         assert "checked" in row and "culprit" not in row
     assert re.search(r'<tr class="table-danger culprit"[^>]*>\s*<td><i class="bi bi-x-octagon', text)
     assert text.count("culprit") == 1

@@ -1,6 +1,7 @@
 """Courier staff: all my shops, the pending queue, print jobs, one order as far as the grant allows."""
 
 from collections.abc import Callable, Collection
+from dataclasses import asdict
 from datetime import datetime
 from typing import NamedTuple
 
@@ -444,12 +445,22 @@ def pickup_start():
 
 
 def _pickup_page(pickup_id: int, status: int = 200, count: int | None = None, **result):
-    context = {"count": scanning.scanned_count(pickup_id) if count is None else count, **result}
     if request.headers.get("HX-Request"):  # the scan's answer swapped into the page: needs no pickup object
+        # "of N" comes back from the page's form: a shipped scan moves a parcel from waiting to scanned, so N
+        # holds while scanning, and counting the shop's waiting parcels on every scan would halve the scan rate.
+        context = {"count": scanning.scanned_count(pickup_id) if count is None else count, **result}
+        if (expected := request.form.get("expected", type=int)) is not None:
+            context["expected"] = max(expected, context["count"])
         return render_template("courier/_pickup_result.html", **context), status
     pickup = resolved("pickup")
+    progress = scanning.pickup_progress(pickup)
     return render_template(
-        "courier/pickup.html", pickup=pickup, lines=scanning.handover_lines(pickup), **context
+        "courier/pickup.html",
+        pickup=pickup,
+        progress=progress,
+        count=progress.scanned,
+        expected=progress.expected,
+        **result,
     ), status
 
 
@@ -463,12 +474,17 @@ def pickup(pickup_id: int):
 def pickup_scan(pickup_id: int):
     """One scan, one transaction; the policy check (pickup's courier, ship switch) ran before, read fresh."""
     try:
-        result = scanning.ship_scan(pickup_id, request.form.get("code", ""), actor_id=current_user.id)
+        result = scanning.ship_scan(
+            pickup_id,
+            request.form.get("code", ""),
+            actor_id=current_user.id,
+            client_scan_id=request.form.get("scan_id") or None,
+        )
     except DomainError as error:
         db.session.rollback()
         return _pickup_page(pickup_id, status=error.status, outcome="error", message=error.message)
     db.session.commit()
-    if result.shipped:
+    if result.shipped:  # a retry of the same scan id answers as the first time
         return _pickup_page(
             pickup_id, count=result.count, outcome="shipped", message=_("%(no)s shipped.", no=result.tracking_no)
         )
@@ -477,10 +493,33 @@ def pickup_scan(pickup_id: int):
     )
 
 
+@bp.post("/pickups/<int:pickup_id>/scans")
+def pickup_scans(pickup_id: int):
+    """The phone's offline queue, replayed in order; each scan is its own transaction, as a single scan is."""
+    queue = scanning.read_queue(request.get_json(silent=True))
+    pickup = resolved("pickup")
+    actor_id, shop_name = current_user.id, pickup.shop.name  # read once: each commit expires the objects
+    results = []
+    for scan in queue:
+        result = scanning.replay_scan(pickup_id, shop_name, scan, actor_id=actor_id)
+        if result.status == "shipped":
+            db.session.commit()
+        else:
+            db.session.rollback()
+        results.append(asdict(result))
+    return {"results": results}
+
+
 @bp.post("/pickups/<int:pickup_id>/end")
 def pickup_end(pickup_id: int):
-    scanning.end_pickup(resolved("pickup"), actor=_actor())
+    """End the pickup; with parcels still waiting, first list them and ask (a second POST with confirm=1)."""
+    pickup = resolved("pickup")
+    left = scanning.end_pickup(pickup, actor=_actor(), confirmed=request.form.get("confirm") == "1")
+    if pickup.ended_at is None:
+        return _pickup_page(pickup_id, confirm_end=True)
     db.session.commit()
+    if left:
+        flash(_("Pickup ended. Not handed over: %(n)d.", n=len(left)), "warning")
     return redirect(url_for("courier.handover", pickup_id=pickup_id))
 
 
@@ -488,7 +527,12 @@ def pickup_end(pickup_id: int):
 def handover(pickup_id: int):
     """The printable handover list (交接单): shop, courier, time, every number, the count, signatures."""
     pickup = resolved("pickup")
-    return render_template("pickups/handover.html", pickup=pickup, lines=scanning.handover_lines(pickup))
+    return render_template(
+        "pickups/handover.html",
+        pickup=pickup,
+        lines=scanning.handover_lines(pickup),
+        left=scanning.pickup_progress(pickup).waiting,
+    )
 
 
 @bp.post("/ship-selected")

@@ -1,6 +1,6 @@
-"""Landing page, health check, language switch."""
+"""Landing page, favicon, health check, language switch."""
 
-from flask import current_app, jsonify, redirect, request, session, url_for
+from flask import current_app, jsonify, redirect, request, send_from_directory, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +16,12 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(url_for("account.home"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The portal's icon where browsers look for it first (the pages also link it)."""
+    return send_from_directory(current_app.static_folder, "img/icons/favicon.ico", max_age=86400)
 
 
 @bp.get("/healthz")

@@ -212,7 +212,12 @@ def pickups(shop_id: int):
 @bp.get("/<int:shop_id>/pickups/<int:pickup_id>")
 def handover(shop_id: int, pickup_id: int):
     pickup = resolved("pickup")
-    return render_template("pickups/handover.html", pickup=pickup, lines=scanning.handover_lines(pickup))
+    return render_template(
+        "pickups/handover.html",
+        pickup=pickup,
+        lines=scanning.handover_lines(pickup),
+        left=scanning.pickup_progress(pickup).waiting,
+    )
 
 
 @bp.route("/<int:shop_id>/tracking-import", methods=["GET", "POST"])
