@@ -45,9 +45,11 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     return app
 
 
-# Every asset is the portal's own (no CDN); no inline scripts anywhere, so scripts are 'self' only.
+# Every asset is the portal's own (no CDN); no inline scripts anywhere, so scripts are 'self' only; 'wasm-unsafe-eval'
+# lets the vendored barcode decoder (zxing-wasm) compile its WebAssembly.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -64,6 +66,8 @@ def security_headers(response):
     """Each header unless the view set its own (the API docs page has its own CSP); one pass over the headers."""
     present = {name.lower() for name, _value in response.headers}
     response.headers.extend((name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present)
+    if request.endpoint == "static" and (request.view_args or {}).get("filename") == "sw.js":
+        response.headers["Service-Worker-Allowed"] = "/courier/pickups/"  # the pickup pages, served offline
     return response
 
 

@@ -34,25 +34,35 @@ def missing_tool() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """Debian's Chromium through Playwright (never `playwright install`), with a fresh profile; None if missing.
-
-    The test, not this fixture, skips or fails, so that under CI=true a missing browser is a failed test.
-    """
+def playwright_driver():
+    """Playwright's driver for this module (None if the machine lacks a tool): one per thread at a time, so a
+    test that needs a browser launched with other flags (the fake camera) launches it from this one."""
     if missing_tool():
         yield None
         return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
-        yield context
-        context.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver, tmp_path_factory):
+    """Debian's Chromium through Playwright (never `playwright install`), with a fresh profile; None if missing.
+
+    The test, not this fixture, skips or fails, so that under CI=true a missing browser is a failed test.
+    """
+    if playwright_driver is None:
+        yield None
+        return
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-profile")),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        headless=True,
+    )
+    yield context
+    context.close()
 
 
 @pytest.fixture

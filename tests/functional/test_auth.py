@@ -437,6 +437,7 @@ def test_sign_out_ends_the_session(app, world):
     assert location(sign_in(client, "seller1", DEMO_PASSWORD)) == "/account/"
     response = client.post("/logout")
     assert location(response) == "/login"
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'  # the pickup page's offline copy goes
     with client.session_transaction() as session:
         assert "_user_id" not in session
     assert location(client.get("/account/")) == "/login"

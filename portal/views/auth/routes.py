@@ -61,7 +61,11 @@ def logout():
     db.session.commit()
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The pickup page's offline copy (service worker cache) and its queue name shops and parcels: a shared
+    # phone keeps none of it once its courier signs out.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/register", methods=["GET", "POST"])
