@@ -42,6 +42,11 @@ class CourierCompany(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def label(self) -> str:
+        """How forms and pages name it: 中通快递 ZTO Express."""
+        return f"{self.name_zh} {self.name}".strip()
+
     def __repr__(self) -> str:
         return f"<CourierCompany {self.code}>"
 

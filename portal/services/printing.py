@@ -481,7 +481,7 @@ def print_choices(grants: list[CourierGrant]) -> PrintChoices:
                 )
             )
     choices = [
-        CompanyChoice(company.code, f"{company.name_zh} {company.name}".strip(), shops_of[company.id])
+        CompanyChoice(company.code, company.label, shops_of[company.id])
         for company in sorted((companies[company_id] for company_id in shops_of), key=lambda c: c.code)
     ]
     return PrintChoices(choices, notes)

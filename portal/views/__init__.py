@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 from flask import Response, abort, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.services import audit, exemptions
+from portal.services import audit, exemptions, waybills
 from portal.services.errors import DomainError
 
 
@@ -35,6 +36,11 @@ _ID = re.compile(r"^[0-9]{1,10}$")
 # Ids are 32-bit integers on PostgreSQL: a larger number is no id (and would be a database error).
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
+
+
+def company_choices() -> list[SelectChoice]:
+    """A select's courier companies: every active one, by code, named as pages name them."""
+    return [SelectChoice(company.code, company.label) for company in waybills.active_companies()]
 
 
 def ids_from(values: list[str]) -> list[int]:

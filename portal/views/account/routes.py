@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.permissions import resolved
 from portal.services import accounts, memberships, shops, tokens, waybills
 from portal.services.errors import DomainError
-from portal.views import failed
+from portal.views import company_choices, failed
 from portal.views.account import bp
 from portal.views.account.forms import MembershipForm, PasswordForm, RedeemForm, TokenForm
 
@@ -109,7 +109,7 @@ def companies():
     """The courier companies I work for, as the operator confirmed; ask to join one."""
     user = current_user._get_current_object()
     form = MembershipForm()
-    form.company.choices = [(c.code, f"{c.name_zh} {c.name}".strip()) for c in waybills.active_companies()]
+    form.company.choices = company_choices()
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:

@@ -24,7 +24,7 @@ from portal.services import (
     waybills,
 )
 from portal.services.errors import DomainError, NotFoundError
-from portal.views import failed, paginate
+from portal.views import company_choices, failed, paginate
 from portal.views.seller import bp
 from portal.views.seller.forms import CHINA, CancelForm, ImportForm, OrderFilterForm, OrderForm, TrackingImportForm
 
@@ -153,6 +153,14 @@ def _batch(kind: str) -> ImportBatch:
     return batch
 
 
+def _apply_later(batch: ImportBatch) -> ImportBatch:
+    """Confirm a checked batch (either kind) and queue its apply once the confirmation is committed."""
+    jobs.confirm(batch)
+    db.session.commit()
+    jobs.enqueue_apply(batch, actor=_actor())
+    return batch
+
+
 @bp.get("/<int:shop_id>/imports/<int:batch_id>")
 def import_preview(shop_id: int, batch_id: int):
     """An import: its job's progress, then the preview to confirm, the result, or why it failed."""
@@ -183,10 +191,7 @@ def import_progress(shop_id: int, batch_id: int):
 @bp.post("/<int:shop_id>/imports/<int:batch_id>/confirm")
 def import_confirm(shop_id: int, batch_id: int):
     """Apply a checked import in a job: every valid row, in one transaction, or nothing."""
-    batch = _batch("orders")
-    jobs.confirm(batch)
-    db.session.commit()
-    jobs.enqueue_apply(batch, actor=_actor())
+    batch = _apply_later(_batch("orders"))
     return redirect(url_for("seller.import_preview", shop_id=shop_id, batch_id=batch.id))
 
 
@@ -225,7 +230,7 @@ def tracking_upload(shop_id: int):
     """The courier company's reply (order number → tracking number): a job checks it, nothing changes yet."""
     shop = resolved("shop")
     form = TrackingImportForm()
-    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    form.company.choices = company_choices()
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
@@ -273,8 +278,5 @@ def tracking_preview(shop_id: int, tracking_id: int):
 @bp.post("/<int:shop_id>/tracking-import/<int:tracking_id>/confirm")
 def tracking_confirm(shop_id: int, tracking_id: int):
     """Apply a checked sheet in a job: every order gets its number and becomes labelled, or none does."""
-    batch = _batch("tracking")
-    jobs.confirm(batch)
-    db.session.commit()
-    jobs.enqueue_apply(batch, actor=_actor())
+    batch = _apply_later(_batch("tracking"))
     return redirect(url_for("seller.tracking_preview", shop_id=shop_id, tracking_id=batch.id))

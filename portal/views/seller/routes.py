@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.permissions import resolved
 from portal.services import audit, exemptions, orders, shops, waybills
 from portal.services.errors import DomainError
-from portal.views import failed, paginate
+from portal.views import company_choices, failed, paginate
 from portal.views.seller import bp
 from portal.views.seller.forms import (
     ActionForm,
@@ -85,7 +85,7 @@ def _with_companies(form: GrantTermsForm) -> GrantTermsForm:
     """The grant form's courier company choices: the active companies, after a prompt to choose."""
     form.company.choices = [
         SelectChoice("", _("Choose the company…")),
-        *(SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()),
+        *company_choices(),
     ]
     return form
 
@@ -254,7 +254,7 @@ def ranges(shop_id: int):
     """Tracking-number ranges bought from courier companies: what is left, and a new range."""
     shop = resolved("shop")
     form = RangeForm()
-    form.company.choices = [SelectChoice(c.code, f"{c.name_zh} {c.name}") for c in waybills.active_companies()]
+    form.company.choices = company_choices()
     status = _status()
     if form.validate_on_submit():
         try:
