@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -355,18 +356,12 @@ def _delimiter(first: str) -> str:
     return "\t" if first.count("\t") > first.count(",") else ","
 
 
-def _csv_reader(text: Any) -> tuple[Any, Iterator[list[str]]]:
+def _csv_reader(text: Any) -> Any:
     """The csv reader over the text, its delimiter told from the first line."""
     lines = iter(text)
     first = next(lines, "")
-
-    def again() -> Iterator[str]:
-        yield first
-        yield from lines
-
     # strict: a quote never closed is an error at the end of the file, not a last cell that swallowed the rest.
-    reader = csv.reader(again(), delimiter=_delimiter(first), strict=True)
-    return reader, reader
+    return csv.reader(chain([first], lines), delimiter=_delimiter(first), strict=True)
 
 
 def _count_records(text: Any, file_field: str, limits: Limits) -> None:
@@ -375,7 +370,7 @@ def _count_records(text: Any, file_field: str, limits: Limits) -> None:
     :raise InvalidDataError: more records than the limit (the header is not one of them).
     """
     csv.field_size_limit(limits.cell_chars)
-    _reader, records = _csv_reader(text)
+    records = _csv_reader(text)
     count = -1  # the header row
     try:
         for _record in records:
@@ -389,11 +384,11 @@ def _count_records(text: Any, file_field: str, limits: Limits) -> None:
 def _csv_rows(text: Any, file_field: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
     # Python's csv module has one field limit for the whole process: every reader here sets the same one.
     csv.field_size_limit(limits.cell_chars)
-    reader, records = _csv_reader(text)
+    reader = _csv_reader(text)
     number = 0
     try:
         # Numbered by record, not by line: a quoted cell may span lines, and Excel shows it as one row.
-        for number, cells in enumerate(records, start=1):
+        for number, cells in enumerate(reader, start=1):
             if len(cells) > limits.columns:
                 raise _too_many_columns(file_field, number, len(cells), limits)
             # Blank = no cell holds anything but spaces; a filled first cell (the order number) settles it.
