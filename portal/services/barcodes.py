@@ -12,6 +12,7 @@ the dot grid is ours.
 
 import re
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import zxingcpp
 from barcode.codex import Code128
@@ -143,31 +144,47 @@ def code128_svg(
 QR_BORDER = 4  # modules of quiet zone each side, the QR minimum
 
 
-def qr_matrix(data: str) -> list[bytes]:
+class QrSymbol(NamedTuple):
+    """A QR symbol without its border: ``size`` modules per side, the rows one after the other in ``cells``,
+    each padded with b"0" to ``stride`` (a multiple of 8); b"1" dark, b"0" light."""
+
+    size: int
+    stride: int
+    cells: bytes
+
+
+def qr_matrix(data: "str | QrSymbol") -> list[bytes]:
     """The QR symbol of ``data`` (error correction M, the smallest version), without its border: one ``bytes``
-    per row, ``b"1"`` dark and ``b"0"`` light.
+    per row, ``b"1"`` dark and ``b"0"`` light. ``data`` may be the symbol made already (``qr_symbol``).
 
     :raise ValueError: ``data`` is empty or too long for a QR code.
     """
-    size, stride, cells = _qr_cells(data)
+    size, stride, cells = _symbol(data)
     return [cells[row : row + size] for row in range(0, size * stride, stride)]
 
 
-def qr_side(data: str) -> int:
+def qr_side(data: "str | QrSymbol") -> int:
     """Modules per side of ``data``'s QR symbol, border not included.
 
     :raise ValueError: ``data`` is empty or too long for a QR code.
     """
-    return _qr_cells(data)[0]
+    return _symbol(data).size
 
 
 _DARK_AS_ONE = bytes.maketrans(bytes(range(256)), b"1" * 128 + b"0" * 128)  # zxing-cpp: 0 dark, 255 light
 
 
-@lru_cache(maxsize=4)
-def _qr_cells(data: str) -> tuple[int, int, bytes]:
-    """(modules per side, stride, the rows one after the other, each padded with b"0" to ``stride``, a
-    multiple of 8). Cached for the few calls one label makes (its size, then its drawing)."""
+def _symbol(data: "str | QrSymbol") -> QrSymbol:
+    """The symbol itself, or the symbol of a string (cached for the few calls a lone code makes)."""
+    return data if isinstance(data, QrSymbol) else _cached_symbol(data)
+
+
+def qr_symbol(data: str) -> QrSymbol:
+    """``data``'s QR symbol (error correction M, the smallest version), made once: a label keeps its own for
+    every later use (its size, its drawing), so a job of a thousand labels encodes each code once.
+
+    :raise ValueError: ``data`` is empty or too long for a QR code.
+    """
     if not data:
         raise ValueError("a QR code needs data")
     try:
@@ -178,11 +195,16 @@ def _qr_cells(data: str) -> tuple[int, int, bytes]:
     size = image.shape[0]
     stride = -(-size // 8) * 8
     cells = image.tobytes().translate(_DARK_AS_ONE)
-    return size, stride, b"".join(cells[row : row + size].ljust(stride, b"0") for row in range(0, size * size, size))
+    padded = b"".join(cells[row : row + size].ljust(stride, b"0") for row in range(0, size * size, size))
+    return QrSymbol(size, stride, padded)
 
 
-def qr_svg(data: str, *, dots_per_module: int = 3, dpi: int = DPI) -> str:
-    """An SVG QR code (error correction M, 4-module border) sized in mm, whole dots per module.
+_cached_symbol = lru_cache(maxsize=4)(qr_symbol)
+
+
+def qr_svg(data: "str | QrSymbol", *, dots_per_module: int = 3, dpi: int = DPI) -> str:
+    """An SVG QR code (error correction M, 4-module border) sized in mm, whole dots per module; ``data`` may be
+    the symbol made already (``qr_symbol``).
 
     Each row is one stroke one module high, walked eight modules at a time from a table of path pieces,
     so a symbol costs a few dozen lookups rather than one formatted rectangle per run.
@@ -190,7 +212,7 @@ def qr_svg(data: str, *, dots_per_module: int = 3, dpi: int = DPI) -> str:
     :raise ValueError: ``data`` is empty or too long for a QR code, or ``dots_per_module`` is below 2.
     """
     _check_dots(dots_per_module)
-    size, stride, cells = _qr_cells(data)
+    size, stride, cells = _symbol(data)
     total = size + 2 * QR_BORDER
     side = f"{total * module_mm(dots_per_module, dpi):.4f}mm"
     pieces = _path_pieces()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, has_request_context, url_for
+from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
 
@@ -24,7 +24,7 @@ from portal.models import (
     WaybillRange,
     WaybillStatus,
 )
-from portal.services import audit, labels, orders, shops, waybills
+from portal.services import audit, labels, orders, reveal, shops, waybills
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
 
 MAX_LABELS_PER_JOB = 2000
@@ -314,10 +314,7 @@ def job_labels(job: PrintJob) -> list[labels.LabelData]:
     # (a CLI run) url_for has no host: no QR code.
     reveal_prefix = reveal_suffix = None
     if has_request_context():
-        public = (current_app.config.get("PORTAL_PUBLIC_URL") or "").rstrip("/")
-        stand_in = "REVEAL-CODE"
-        url = public + url_for("reveal.show", token=stand_in, _external=not public)
-        reveal_prefix, reveal_suffix = url.split(stand_in)
+        reveal_prefix, reveal_suffix = reveal.address_parts()
     return [
         labels.build_label_data(
             row,

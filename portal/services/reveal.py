@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -127,6 +128,15 @@ _LOOKUP = (
     .join(Shop, Shop.id == PrintedLabel.shop_id)
     .where(PrintedLabel.reveal_hash == bindparam("hash"))
 )
+
+
+def address_parts() -> tuple[str, str]:
+    """A label QR code's reveal address, split where its token goes: on PORTAL_PUBLIC_URL when that is set,
+    else this request's. Needs a request context."""
+    public = (current_app.config.get("PORTAL_PUBLIC_URL") or "").rstrip("/")
+    stand_in = "REVEAL-CODE"
+    prefix, suffix = (public + url_for("reveal.show", token=stand_in, _external=not public)).split(stand_in)
+    return prefix, suffix
 
 
 def _not_found() -> NotFoundError:

@@ -1,8 +1,14 @@
-// "Scan with camera" on the pickup page: the rear camera, scanning Code 128 and QR continuously. The browser's
-// BarcodeDetector where it has one (and it reads Code 128), else the vendored zxing-wasm decoder, loaded from
-// this portal only when the camera starts. Each code read goes to the same queue as a typed one
-// (window.pickupQueue, js/pickup-offline.js); the same code seen again within 3 s counts once. Each answer: a
-// short beep, a vibration and a green or red flash. The typed input stays; without a camera the page says why.
+// "Scan with camera" (templates/macros/camera.html): the rear camera, scanning Code 128, QR and EAN continuously. The
+// browser's BarcodeDetector where it has one (and it reads Code 128), else the vendored zxing-wasm decoder, loaded
+// from this portal only when the camera starts. The same code seen again within 3 s counts once. Where a code goes
+// is the box's data-mode:
+//   queue  the pickup's queue (window.pickupQueue, js/pickup-offline.js), like a typed scan;
+//   form   typed into the page's .scan-input and its form submitted, as a scanner that types would (packing desk);
+//   link   a label's QR: this portal's reveal address is opened, any other code is refused on screen.
+// Each answer: a short beep (js/scan.js beeps on the form pages), a vibration and a green or red flash. The typed
+// input stays; without a camera the page says why, and after 5 s with nothing read (a blurred or dark picture) how
+// to hold the code. data-decode-ms (frame grabbed to code read) and data-result-ms
+// (frame grabbed to its answer on screen) say how long the last code took.
 (function () {
   "use strict";
   var box = document.getElementById("camera-scan");
@@ -12,6 +18,10 @@
   var view = document.getElementById("camera-view");
   var video = document.getElementById("camera-video");
   var message = document.getElementById("camera-message");
+  var hint = document.getElementById("camera-hint");
+  var HINT_MS = 5000;  // no code read for this long (a blurred or dark picture): say how to hold it
+  var lastRead = 0;
+  var mode = box.getAttribute("data-mode") || "queue";
   var SAME_CODE_MS = 3000;
   var FRAME_MS = 120;
   var stream = null;
@@ -22,6 +32,8 @@
   var canvas = null;
 
   function t(name) { return box.getAttribute("data-t-" + name) || name; }
+  // A code the page will not take (link mode): said under the picture; the camera goes on.
+  function refuse(text) { message.textContent = text; message.hidden = !text; }
   function say(text) { message.textContent = text; message.hidden = !text; if (text) box.setAttribute("data-camera", "error"); }
 
   function beep(good) {
@@ -45,13 +57,52 @@
     target.classList.add(good ? "flash-ok" : "flash-bad");
     setTimeout(function () { target.classList.remove("flash-ok", "flash-bad"); }, 600);
   }
-  // Every answer of the queue (typed or camera): sound, vibration, colour.
-  document.addEventListener("pickup:result", function (event) {
-    var good = event.detail.status === "shipped";
-    beep(good);
+  var grabbed = {};  // code -> when the frame it was read from was grabbed (performance.now)
+  function answered(good, codes, sound) {
+    if (sound) beep(good);
     if (navigator.vibrate) navigator.vibrate(good ? 80 : [200, 80, 200]);
     flash(good);
+    (codes || []).forEach(function (code) {
+      if (grabbed[code] === undefined) return;
+      box.setAttribute("data-result-ms", String(Math.round(performance.now() - grabbed[code])));
+      delete grabbed[code];
+    });
+  }
+  // Every answer of the queue (typed or camera): sound, vibration, colour.
+  document.addEventListener("pickup:result", function (event) {
+    answered(event.detail.status === "shipped", event.detail.codes, true);
   });
+  // The form pages: js/scan.js sounds the answer; here the vibration and the colour.
+  document.body.addEventListener("htmx:afterSwap", function () {
+    if (mode !== "form") return;
+    var result = document.querySelector("[data-outcome]");
+    var outcome = result ? result.getAttribute("data-outcome") : "idle";
+    if (outcome === "idle") return;
+    answered(outcome !== "error", [box.getAttribute("data-last-code")], false);
+  });
+
+  function deliver(code) {
+    if (mode === "queue") {
+      if (window.pickupQueue) window.pickupQueue.add(code, "camera");
+    } else if (mode === "form") {
+      var inputs = document.querySelectorAll(".scan-input");  // a step's own input (in the answer) comes last
+      var input = inputs[inputs.length - 1];
+      if (!input || !input.form) return;
+      input.value = code;
+      input.form.requestSubmit();
+    } else if (mode === "link") {
+      var prefix = box.getAttribute("data-link-prefix");
+      if (code.indexOf(prefix) === 0 && /^[A-Za-z0-9_-]+$/.test(code.slice(prefix.length))) {
+        refuse("");
+        answered(true, [code], true);
+        running = false;
+        window.location.assign(code);
+      } else {
+        refuse(t("notours"));
+        answered(false, [code], true);
+      }
+    }
+  }
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -67,7 +118,8 @@
     if (!("BarcodeDetector" in window)) return Promise.resolve(null);
     return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
       if (formats.indexOf("code_128") < 0) return null;
-      var detector = new window.BarcodeDetector({ formats: ["code_128", "qr_code"].filter(function (f) { return formats.indexOf(f) >= 0; }) });
+      var wanted = ["code_128", "qr_code", "ean_13", "ean_8"];
+      var detector = new window.BarcodeDetector({ formats: wanted.filter(function (f) { return formats.indexOf(f) >= 0; }) });
       return function (source) {
         return detector.detect(source).then(function (codes) { return codes.map(function (c) { return c.rawValue; }); });
       };
@@ -91,7 +143,7 @@
         canvas.height = height;
         context.drawImage(source, 0, 0, width, height);
         return zxing.readBarcodes(context.getImageData(0, 0, width, height), {
-          formats: ["Code128", "QRCode"], tryHarder: true, maxNumberOfSymbols: 4,
+          formats: ["Code128", "QRCode", "EAN13", "EAN8"], tryHarder: true, maxNumberOfSymbols: 4,
         }).then(function (codes) {
           return codes.filter(function (c) { return c.isValid; }).map(function (c) { return c.text; });
         });
@@ -110,11 +162,14 @@
     if (!running) return;
     var started = performance.now();
     detect(video).then(function (codes) {
+      if (codes.length) lastRead = performance.now();
+      hint.hidden = performance.now() - lastRead < HINT_MS;
       codes.forEach(function (code) {
-        if (code && fresh(code) && window.pickupQueue) {
+        if (code && fresh(code)) {
+          grabbed[code] = started;
           box.setAttribute("data-last-code", code);
           box.setAttribute("data-decode-ms", String(Math.round(performance.now() - started)));
-          window.pickupQueue.add(code, "camera");
+          deliver(code);
         }
       });
     }).catch(function () { /* a frame that does not decode: the next one may */ }).then(function () {
@@ -136,6 +191,7 @@
       .then(function (found) {
         detect = found;
         running = true;
+        lastRead = performance.now();
         box.setAttribute("data-camera", "on");
         toggle.querySelector("span").textContent = t("stop");
         toggle.disabled = false;
@@ -158,6 +214,7 @@
     stream = null;
     video.srcObject = null;
     view.hidden = true;
+    hint.hidden = true;
     torch.hidden = true;
     torch.setAttribute("aria-pressed", "false");
     toggle.disabled = false;

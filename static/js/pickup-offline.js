@@ -102,7 +102,7 @@
     state.className = "scan-state text-end " + (
       status === "shipped" ? "text-success" : status === "queued" ? "text-muted" : "text-danger");
   }
-  function feedback(status, message) {
+  function feedback(status, message, codes) {
     var result = document.querySelector("#scan-result [data-outcome]");
     if (result && message) {
       var outcome = status === "shipped" ? "shipped" : status === "duplicate" ? "already" : "error";
@@ -110,7 +110,7 @@
       result.className = "scan-result scan-" + (outcome === "already" ? "already" : outcome === "error" ? "error" : "shipped");
       result.textContent = message;
     }
-    document.dispatchEvent(new CustomEvent("pickup:result", { detail: { status: status, message: message } }));
+    document.dispatchEvent(new CustomEvent("pickup:result", { detail: { status: status, message: message, codes: codes || [] } }));
   }
 
   function setCounter(n) {
@@ -171,6 +171,7 @@
         var byId = {};
         (answer.results || []).forEach(function (r) { byId[r.id] = r; });
         var done = [];
+        var codes = [];
         var shipped = 0;
         var last = null;
         var worst = null;
@@ -178,6 +179,7 @@
           var r = byId[scan.id];
           if (!r) return;  // not answered: stays queued, sent again
           done.push(scan.id);
+          codes.push(scan.code);
           show(scan, r.status, r.message);
           if (r.status === "shipped") shipped += 1;
           if (r.status === "shipped" && r.tracking_no) {
@@ -190,7 +192,7 @@
           if (r.status !== "shipped") worst = r;
         });
         // One beep per request: a replay of many queued scans does not sound 500 times; a refusal wins.
-        if (last) feedback((worst || last).status, last.message);
+        if (last) feedback((worst || last).status, last.message, codes);
         if (countEl && shipped) countEl.textContent = String(parseInt(countEl.textContent, 10) + shipped);
         note.textContent = "";
         return forget(done).then(refreshCounter).then(function (left) { if (left.length && done.length) return send(); });

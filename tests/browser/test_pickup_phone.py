@@ -1,22 +1,26 @@
 """The pickup on a courier's phone in Chromium: scans kept with no signal and sent when it returns, and the
 camera reading a parcel's label (Chromium's fake camera playing a video made here from the real barcode)."""
 
-import io
 import logging
+import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Order, OrderStatus, Shop
-from portal.services import accounts, barcodes, printing, scanning, waybills
+from portal.services import accounts, printing, scanning, waybills
 from tests import scanning as label_scanning
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, missing_tool
+from tests.browser import fake_camera
+from tests.browser.conftest import missing_tool
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 log = logging.getLogger(__name__)
-PHONE = {"width": 390, "height": 844}
+PHONE = fake_camera.PHONE
+# The README's screenshot of the pickup on a phone, refreshed when PORTAL_SCREENSHOTS is set (else to tmp_path).
+SCREENSHOT = Path(__file__).resolve().parents[2] / "static" / "img" / "screenshots" / "courier-pickup-phone.png"
 
 
 def packed_pickup(app, n: int) -> tuple[int, list[str]]:
@@ -68,7 +72,7 @@ def sign_in(page, base: str) -> None:
     page.wait_for_load_state("load")
 
 
-def test_scans_with_no_signal_survive_a_reload_and_are_sent_once(app, world, live_url, browser):
+def test_scans_with_no_signal_survive_a_reload_and_are_sent_once(app, world, live_url, browser, tmp_path):
     label_scanning.require(browser is not None, missing_tool() or "")
     pickup_id, numbers = packed_pickup(app, 5)
     url = f"{live_url}/courier/pickups/{pickup_id}"
@@ -88,6 +92,7 @@ def test_scans_with_no_signal_survive_a_reload_and_are_sent_once(app, world, liv
         assert page.inner_text("#queue-waiting") == "5 waiting to send"
         assert page.locator("#scan-log li[data-status='queued']").count() == 5
         assert shipped(app, numbers) == 0
+        page.screenshot(path=str(SCREENSHOT if os.environ.get("PORTAL_SCREENSHOTS") else tmp_path / SCREENSHOT.name))
 
         reopened = page.reload()  # no signal: the service worker answers with the kept page
         assert reopened is not None and reopened.from_service_worker
@@ -121,59 +126,26 @@ def test_scans_with_no_signal_survive_a_reload_and_are_sent_once(app, world, liv
         page.close()
 
 
-def y4m_of_barcode(number: str, path, frames: int = 20, width: int = 640, height: int = 480) -> None:
-    """A few seconds of YUV4MPEG2 video showing the parcel's Code 128, as Chromium's fake camera plays it."""
-    import cairosvg
-    from PIL import Image
-
-    png = cairosvg.svg2png(bytestring=barcodes.code128_svg(number, dots_per_module=3).encode(), dpi=203)
-    drawn = Image.open(io.BytesIO(png)).convert("RGBA")  # black bars on a transparent ground
-    code = Image.new("RGBA", drawn.size, "white")
-    code.alpha_composite(drawn)
-    code = code.convert("L")
-    if code.width > width - 40:
-        code = code.resize((width - 40, code.height * (width - 40) // code.width))
-    frame = Image.new("L", (width, height), 255)
-    frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
-    luma = frame.tobytes()
-    chroma = bytes([128]) * (width // 2 * height // 2)
-    with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
-
-
 def test_the_camera_reads_a_label_and_ships_the_parcel(app, world, live_url, playwright_driver, tmp_path):
     label_scanning.require(playwright_driver is not None, missing_tool() or "")
     pickup_id, numbers = packed_pickup(app, 1)
-    video = tmp_path / "label.y4m"
-    y4m_of_barcode(numbers[0], video)
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
-    if True:  # a browser of its own: the fake camera is a launch flag
-        camera = playwright_driver.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=args, headless=True, viewport=PHONE
+    with fake_camera.camera_browser(playwright_driver, tmp_path, fake_camera.code128(numbers[0]), live_url) as camera:
+        page = camera.new_page()
+        sign_in(page, live_url)
+        page.goto(f"{live_url}/courier/pickups/{pickup_id}")
+        page.click("#camera-toggle")
+        page.wait_for_selector("#scan-log li[data-status='shipped']", timeout=20_000)
+        assert f"{numbers[0]} shipped." in page.inner_text("#scan-log")
+        assert page.inner_text("#pickup-count") == "1"
+        assert page.get_attribute("#camera-scan", "data-last-code") == numbers[0]
+        # The same label stays in view: counted once (seen again within 3 s, or answered "already").
+        page.wait_for_timeout(1500)
+        assert page.locator("#scan-log li[data-status='shipped']").count() == 1
+        log.info(
+            "camera: frame grabbed to code read %s ms, to its answer on screen %s ms",
+            page.get_attribute("#camera-scan", "data-decode-ms"),
+            page.get_attribute("#camera-scan", "data-result-ms"),
         )
-        try:
-            camera.grant_permissions(["camera"], origin=live_url)
-            page = camera.new_page()
-            sign_in(page, live_url)
-            page.goto(f"{live_url}/courier/pickups/{pickup_id}")
-            page.click("#camera-toggle")
-            page.wait_for_selector("#scan-log li[data-status='shipped']", timeout=20_000)
-            assert f"{numbers[0]} shipped." in page.inner_text("#scan-log")
-            assert page.inner_text("#pickup-count") == "1"
-            assert page.get_attribute("#camera-scan", "data-last-code") == numbers[0]
-            # The same label stays in view: counted once (seen again within 3 s, or answered "already").
-            page.wait_for_timeout(1500)
-            assert page.locator("#scan-log li[data-status='shipped']").count() == 1
-            log.info("camera: frame to decoded code in %s ms", page.get_attribute("#camera-scan", "data-decode-ms"))
-        finally:
-            camera.close()
     assert shipped(app, numbers) == 1
     with app.app_context():
         assert scanning.scanned_count(pickup_id) == 1

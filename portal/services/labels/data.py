@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -172,6 +172,7 @@ class LabelData:
     masked: bool
     reprint: bool
     reveal_url: str = ""
+    qr: barcodes.QrSymbol | None = field(default=None, compare=False, repr=False)  # reveal_url's, made once
 
     @property
     def layout(self) -> Layout:
@@ -212,8 +213,9 @@ def build_label_data(
     barcode_dots = barcodes.module_dots(len(modules), code_zone_mm(width))
     masked = shop.privacy_labels is not False  # unset (a shop not yet flushed) means private
     reveal_url = clean(reveal_url)
-    if reveal_url:
-        qr_module_dots(reveal_url, LAYOUTS[size])  # raises when it cannot fit
+    qr = barcodes.qr_symbol(reveal_url) if reveal_url else None
+    if qr:
+        qr_module_dots(qr, LAYOUTS[size])  # raises when it cannot fit
 
     province, city, district = (clean(order.province), clean(order.city), clean(order.district))
     if city in _CITY_PLACEHOLDERS or city == province:
@@ -262,6 +264,7 @@ def build_label_data(
         masked=masked,
         reprint=reprint,
         reveal_url=reveal_url,
+        qr=qr,
     )
 
 
@@ -319,18 +322,19 @@ def code_zone_mm(width_mm: float) -> float:
     return width_mm - 2 * BARCODE_EDGE_MM
 
 
-def qr_module_dots(url: str, layout: Layout) -> int:
+def qr_module_dots(code: "str | barcodes.QrSymbol", layout: Layout) -> int:
     """Dots per QR module: 3 (0.375 mm, what a phone reads at arm's length) or 2, the larger that fits the
-    layout's QR column with the 4-module quiet zone.
+    layout's QR column with the 4-module quiet zone. ``code`` is the text or its symbol.
 
     :raise ValueError: the symbol does not fit even at 2 dots.
     """
-    side = barcodes.qr_side(url) + 2 * barcodes.QR_BORDER
+    modules = barcodes.qr_side(code)
+    side = modules + 2 * barcodes.QR_BORDER
     room = mm_to_dots(layout.qr_mm)
     for dots in (3, 2):
         if side * dots <= room:
             return dots
-    raise ValueError(f"a QR code of {len(url)} characters does not fit a {layout.qr_mm} mm column")
+    raise ValueError(f"a QR code of {modules} modules a side does not fit a {layout.qr_mm} mm column")
 
 
 def mm_to_dots(mm: float) -> int:

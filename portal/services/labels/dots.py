@@ -195,8 +195,8 @@ class _Painter:
         if label.seller_memo:
             y = self.block(m, y, h, f"备注：{label.seller_memo}", width, layout.memo_lines, limit)
         if label.reveal_url:
-            dots = qr_module_dots(label.reveal_url, layout)
-            side = barcodes.qr_side(label.reveal_url) + 2 * barcodes.QR_BORDER
+            dots = qr_module_dots(label.qr, layout)
+            side = barcodes.qr_side(label.qr) + 2 * barcodes.QR_BORDER
             x, y = self.w - m - side * dots, top + mm_to_dots(0.5)
             c.qr(x + barcodes.QR_BORDER * dots, y + barcodes.QR_BORDER * dots, label.reveal_url, dots)
             self.line(x, y + side * dots, small, QR_CAPTION, side * dots, "center")

@@ -106,9 +106,7 @@ def _row(label: LabelData, budgets: _Budgets) -> dict:
         )
         if layout.stub_mm
         else "",
-        "qr": barcodes.qr_svg(label.reveal_url, dots_per_module=qr_module_dots(label.reveal_url, layout))
-        if label.reveal_url
-        else "",
+        "qr": barcodes.qr_svg(label.qr, dots_per_module=qr_module_dots(label.qr, layout)) if label.reveal_url else "",
         "destination_step": step,
         "address_long": _ems(label.recipient_address) > address_room,
         "who": cap(label.recipient_name, budgets.line),

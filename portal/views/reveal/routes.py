@@ -24,7 +24,7 @@ def show(token: str):
     except NotFoundError:
         abort(404)  # the same page as any unknown address: nothing tells a dead code from someone else's
     db.session.commit()  # the audit event
-    response = make_response(render_template("reveal/show.html", shown=shown))
+    response = make_response(render_template("reveal/show.html", shown=shown, reveal_prefix=reveal.address_parts()[0]))
     response.headers["Cache-Control"] = "no-store"
     # The code is in this page's address: links from it do not pass it on.
     response.headers["Referrer-Policy"] = "no-referrer"
