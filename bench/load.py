@@ -1,24 +1,33 @@
-"""Load the portal on gunicorn with wrk through its hot paths, against a bare Flask route on the same server.
+"""Load the portal on gunicorn with wrk through its hot paths, side by side with their lean twins (bench/lean.py).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/load.py
-        [--workers 4] [--seconds 10] [--connections 8] [--explain]
+        [--workers 4] [--seconds 10] [--connections 8] [--rounds 3] [--explain]
+        [--growth postgresql://.../portal_10k,postgresql://.../portal_100k,postgresql://.../portal_1m]
 
 Needs a world from bench/seed_world.py and Debian's ``wrk`` (installed with apt-get when run as
 root and missing). Starts ``gunicorn -c gunicorn.conf.py`` (production settings, access log off)
-serving the portal plus one bare Flask route (``/_bare``, the ceiling: same server, same workers,
-no portal), signs in as courier1 over HTTP like a browser, and runs wrk on each path in turn:
+serving, from the same workers, the portal, a bare Flask route (``/_bare``) and the lean twins
+(``/_lean/...``, bench/lean.py: the same work done as plainly as Flask + SQLAlchemy Core + Jinja
+allow, over the same database), signs in as courier1 over HTTP like a browser, and runs wrk on each
+path and its twin, one after the other, for ``--rounds`` rounds (the twin first in every other round):
 
-    bare          GET  /_bare
-    queue         GET  /courier/queue                  (courier1's 10 shops, pending: a page of 50 rows)
-    queue-1-shop  GET  /courier/queue?shop=S            (one shop's pending orders)
-    search        GET  /courier/queue?status=&q=...     (an order number, all states)
-    pickup-scan   POST /courier/pickups/P/scan          (random packed parcels: shipped, then "already")
-    print-page    GET  /courier/print-jobs/J            (a 50-label job)
-    api-queue     GET  /api/v1/queue?limit=50           (Bearer token; when the API has it)
+    path          portal                                 lean twin
+    bare          GET  /_bare                            -
+    queue         GET  /courier/queue                    GET  /_lean/queue          (courier1's 10 shops, 50 rows)
+    queue-1-shop  GET  /courier/queue?shop=S             GET  /_lean/queue?shop=S
+    api-queue     GET  /api/v1/queue?limit=100           GET  /_lean/queue.json?limit=100   (Bearer token)
+    pickup-scan   POST /courier/pickups/P/scan           POST /_lean/pickups/P/scan  (conditional UPDATE + commit)
+    search        GET  /courier/queue?status=&q=...      -
+    print-page    GET  /courier/print-jobs/J             -  (a 50-label job)
 
-Prints req/s, p50 and p99 per path, the queue's share of the bare route, and each worker's memory
-(RSS and PSS). ``--explain`` also prints PostgreSQL's plan of every query those requests make and
-flags sequential scans.
+Prints, per path, the median over the rounds of req/s, p50 and p99 for the portal and its twin, and
+the portal's req/s as a percentage of its twin's (the median of the rounds' ratios); then each
+worker's memory (RSS and PSS). ``--growth`` then serves each of those databases in turn (worlds of
+different sizes) and prints the queue page's p50, p99 and req/s at each, with its twin's, and the
+largest world's p50 over the smallest's. ``--explain`` also prints PostgreSQL's plan of every query
+those requests make and flags sequential scans. Scans pick random parcels of courier1's first shop:
+the first scan of each ships it, later ones answer "already shipped" (the twin's UPDATE then matches
+no row); both commit.
 """
 
 import argparse
@@ -26,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,14 +44,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 PASSWORD = "bench-password-1"  # noqa: S105  (bench/seed_world.py)
 BIG_TABLES = ("order", "order_item", "order_event", "audit_event", "pickup_scan", "waybill", "print_job_item")
 
 
 def application():
-    """The portal with a bare Flask route in front: gunicorn serves both from the same workers."""
+    """The portal with a bare Flask route and the lean twins in front: gunicorn serves all from the same workers."""
     from flask import Flask
+    from lean import create_lean_app
 
     from wsgi import app as portal
 
@@ -51,8 +63,17 @@ def application():
     def bare_route():
         return "ok"
 
+    config = portal.config
+    lean = create_lean_app(
+        config["SQLALCHEMY_DATABASE_URI"],
+        config["SECRET_KEY"],
+        config.get("SQLALCHEMY_ENGINE_OPTIONS"),
+        zone=config["BABEL_DEFAULT_TIMEZONE"],
+    )
+
     def dispatch(environ, start_response):
-        target = bare if environ.get("PATH_INFO") == "/_bare" else portal
+        path = environ.get("PATH_INFO", "")
+        target = lean if path.startswith("/_lean/") else bare if path == "/_bare" else portal
         return target(environ, start_response)
 
     return dispatch
@@ -75,6 +96,7 @@ def ensure_wrk() -> str:
 
 def fixtures(uri: str) -> dict:
     """A pickup, a 50-label print job and an API token for courier1, and what the paths need."""
+    from seed_world import bring_up_to_models
     from sqlalchemy import func, select
 
     from portal import create_app
@@ -86,6 +108,8 @@ def fixtures(uri: str) -> dict:
     with app.app_context():
         from portal.services import accounts, scanning, shops
 
+        for name in bring_up_to_models(db.engine):
+            print(f"added {name} (the models grew since the world was seeded)")
         courier = accounts.find_user("courier1")
         shop_ids = sorted(grant.shop_id for grant in shops.active_grants(courier))
         first = shop_ids[0]
@@ -255,6 +279,113 @@ def explain(uri: str, paths: dict[str, tuple[str, str, dict | None]]) -> None:
         db.engine.dispose()
 
 
+def database_uri(uri: str) -> str:
+    return "postgresql+psycopg://" + uri.removeprefix("postgresql://") if uri.startswith("postgresql://") else uri
+
+
+class Server:
+    """gunicorn serving the portal, the bare route and the lean twins on one database; courier1 signed in."""
+
+    def __init__(self, uri: str, args, tmp: Path):
+        from tests.ops.servers import Browser, Gunicorn, free_port, production_env
+
+        self.uri, self.world = uri, fixtures(uri)
+        self.port = free_port()
+        env = production_env(uri, self.port, WEB_CONCURRENCY=str(args.workers), PORTAL_BENCH_SERVE="1")
+        env["FLASK_RATELIMIT_ENABLED"] = "false"
+        env["PORTAL_JOBS_CONSUMER"] = "off"
+        self.server = Gunicorn(env, tmp / f"gunicorn-{self.port}.log", app="bench.load:app")
+        self.server.wait_ready()
+        self.browser = Browser(self.port)
+        self.browser.sign_in("courier1", PASSWORD)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def plan(server: Server, args) -> dict[str, tuple]:
+    """name -> (portal request, twin request or None); a request is (method, path, codes to scan or None)."""
+    world, browser = server.world, server.browser
+    status, headers, _text = browser.post(
+        "/courier/print-jobs",
+        {"company": "ZTO", "size": "100x150", "scope": "selected", "order_ids": world["pending"]},
+    )
+    job_path = headers.get("Location", "").removesuffix("/summary")  # the job's labels, not its page
+    browser.get(f"/courier/pickups/{world['pickup_id']}")  # the page's CSRF token
+    shop = world["shop_ids"][0]
+    paths = {
+        "bare": (("GET", "/_bare", None), None),
+        "queue": (("GET", "/courier/queue", None), ("GET", "/_lean/queue", None)),
+        "queue-1-shop": (("GET", f"/courier/queue?shop={shop}", None), ("GET", f"/_lean/queue?shop={shop}", None)),
+    }
+    if world["token"]:
+        paths["api-queue"] = (("GET", "/api/v1/queue?limit=100", None), ("GET", "/_lean/queue.json?limit=100", None))
+    if world["packed"]:
+        pickup = world["pickup_id"]
+        paths["pickup-scan"] = (
+            ("POST", f"/courier/pickups/{pickup}/scan", world["packed"]),
+            ("POST", f"/_lean/pickups/{pickup}/scan", world["packed"]),
+        )
+    else:
+        print("no parcel to scan in courier1's first shop: pickup-scan skipped")
+    paths["search"] = (("GET", f"/courier/queue?status=&q={world['search']}", None), None)
+    if status == 302 and "/print-jobs/" in job_path:
+        paths["print-page"] = (("GET", job_path.replace(server.base, ""), None), None)
+    else:
+        print(f"print job not created ({status}): print-page skipped")
+    if args.only:
+        paths = {name: value for name, value in paths.items() if name in args.only.split(",")}
+    return paths
+
+
+def hit(wrk: str, server: Server, request: tuple, args) -> dict:
+    method, path, codes = request
+    token = server.world["token"] if "queue.json" in path or path.startswith("/api/") else None
+    if method == "POST":
+        script = lua_script(server.browser.cookie, "POST", f"csrf_token={server.browser.csrf}&code=", codes)
+    else:
+        script = lua_script("" if token else server.browser.cookie)
+    return run_wrk(wrk, server.base + path, script, args, {"Authorization": f"Bearer {token}"} if token else None)
+
+
+def side_by_side(wrk: str, server: Server, paths: dict, args) -> dict[str, dict]:
+    """Each path and its twin, one after the other, ``args.rounds`` times (the twin first every other round)."""
+    runs: dict[str, dict[str, list]] = {name: {"portal": [], "lean": []} for name in paths}
+    for round_no in range(args.rounds):
+        for name, (portal, twin) in paths.items():
+            order = [("portal", portal), ("lean", twin)] if twin else [("portal", portal)]
+            if round_no % 2:
+                order.reverse()
+            for side, request in order:
+                result = hit(wrk, server, request, args)
+                runs[name][side].append(result)
+                print(
+                    f"  round {round_no + 1} {name:<13} {side:<6} {result['rps']:8.1f} req/s   p50 {result['p50']:6.1f}"
+                    f" ms   p99 {result['p99']:6.1f} ms   {result['errors']} not 2xx/3xx",
+                    flush=True,
+                )
+    return runs
+
+
+def summary(runs: dict[str, dict], title: str) -> None:
+    print(f"\n{title}: median of the rounds (% = portal req/s / twin req/s, median of the rounds' ratios)")
+    print(f"{'path':<13} {'portal req/s':>12} {'p50':>7} {'p99':>7}   {'twin req/s':>10} {'p50':>7} {'p99':>7}   share")
+    for name, sides in runs.items():
+        portal, lean = sides["portal"], sides["lean"]
+
+        def median(results, key):
+            return statistics.median(r[key] for r in results)
+
+        line = f"{name:<13} {median(portal, 'rps'):12.1f} {median(portal, 'p50'):7.1f} {median(portal, 'p99'):7.1f}"
+        if lean:
+            share = statistics.median(p["rps"] / t["rps"] for p, t in zip(portal, lean, strict=True))
+            line += (
+                f"   {median(lean, 'rps'):10.1f} {median(lean, 'p50'):7.1f} {median(lean, 'p99'):7.1f}   {share:5.0%}"
+            )
+        print(line + "   (ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL"), help="default: $DATABASE_URL")
@@ -262,83 +393,73 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print the plan of every hot-path query")
     parser.add_argument("--only", help="comma-separated path names")
+    parser.add_argument("--growth", help="comma-separated database URLs (worlds of growing size): the queue page")
     args = parser.parse_args()
-    if not args.database:
-        parser.error("set DATABASE_URL or pass --database")
-    uri = args.database
-    if uri.startswith("postgresql://"):
-        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    if not args.database and not args.growth:
+        parser.error("set DATABASE_URL or pass --database (or --growth)")
     wrk = ensure_wrk()
-    from tests.ops.servers import Browser, Gunicorn, free_port, production_env
-
-    world = fixtures(uri)
-    port = free_port()
-    env = production_env(uri, port, WEB_CONCURRENCY=str(args.workers), PORTAL_BENCH_SERVE="1")
-    env["FLASK_RATELIMIT_ENABLED"] = "false"
+    print(f"gunicorn: {args.workers} sync workers; wrk: {args.connections} connections, {args.seconds} s a run")
     with tempfile.TemporaryDirectory() as tmp:
-        server = Gunicorn(env, Path(tmp) / "gunicorn.log", app="bench.load:app")
+        if args.database:
+            uri = database_uri(args.database)
+            server = Server(uri, args, Path(tmp))
+            try:
+                paths = plan(server, args)
+                summary(side_by_side(wrk, server, paths, args), uri.rsplit("/", 1)[-1])
+                workers = sorted(server.server.workers())
+                for pid in [server.server.process.pid, *workers]:
+                    rss, pss = memory(pid)
+                    role = "master" if pid == server.server.process.pid else "worker"
+                    print(f"  {role} {pid}: RSS {rss:6.1f} MB, PSS {pss:6.1f} MB")
+            finally:
+                server.stop()
+            if args.explain:
+                explain(uri, {name: (portal[0], portal[1], None) for name, (portal, _twin) in paths.items()})
+        if args.growth:
+            growth(wrk, [database_uri(url) for url in args.growth.split(",")], args, Path(tmp))
+
+
+def growth(wrk: str, uris: list[str], args, tmp: Path) -> None:
+    """The queue page (and its twin) on worlds of growing size: p50 at the largest over p50 at the smallest."""
+    from sqlalchemy import create_engine, text
+
+    figures = []
+    for uri in uris:
+        engine = create_engine(uri)
+        with engine.connect() as connection:
+            orders = connection.execute(text('SELECT count(*) FROM "order"')).scalar()
+        engine.dispose()
+        server = Server(uri, args, tmp)
         try:
-            server.wait_ready()
-            browser = Browser(port)
-            browser.sign_in("courier1", PASSWORD)
-            status, headers, _text = browser.post(
-                "/courier/print-jobs",
-                {"company": "ZTO", "size": "100x150", "scope": "selected", "order_ids": world["pending"]},
-            )
-            job_path = headers.get("Location", "").removesuffix("/summary")  # the job's labels, not its page
-            browser.get(f"/courier/pickups/{world['pickup_id']}")  # the page's CSRF token
-            cookie, csrf = browser.cookie, browser.csrf
-            base = f"http://127.0.0.1:{port}"
-            paths = {
-                "bare": ("GET", "/_bare", None),
-                "queue": ("GET", "/courier/queue", None),
-                "queue-1-shop": ("GET", f"/courier/queue?shop={world['shop_ids'][0]}", None),
-                "search": ("GET", f"/courier/queue?status=&q={world['search']}", None),
-            }
-            if world["packed"]:
-                code = {"code": world["packed"][0]}
-                paths["pickup-scan"] = ("POST", f"/courier/pickups/{world['pickup_id']}/scan", code)
-            else:
-                print("no parcel to scan in courier1's first shop: pickup-scan skipped")
-            if status == 302 and "/print-jobs/" in job_path:
-                paths["print-page"] = ("GET", job_path.replace(base, ""), None)
-            else:
-                print(f"print job not created ({status}): print-page skipped")
-            if world["token"]:
-                paths["api-queue"] = ("GET", "/api/v1/queue?limit=50", None)
-            results = {}
-            for name, (_method, path, _data) in paths.items():
-                if args.only and name not in args.only.split(","):
-                    continue
-                if name == "pickup-scan":
-                    script = lua_script(cookie, "POST", f"csrf_token={csrf}&code=", world["packed"])
-                else:
-                    script = lua_script(cookie if name != "api-queue" else "")
-                extra = {"Authorization": f"Bearer {world['token']}"} if name == "api-queue" else None
-                results[name] = run_wrk(wrk, base + path, script, args, extra)
-                r = results[name]
-                print(
-                    f"{name:<13} {r['rps']:8.1f} req/s   p50 {r['p50']:7.1f} ms   p99 {r['p99']:7.1f} ms"
-                    f"   {r['requests']:6d} requests, {r['errors']} not 2xx/3xx",
-                    flush=True,
-                )
-            if "bare" in results:
-                for name in ("queue", "queue-1-shop"):
-                    if name in results:
-                        share = results[name]["rps"] / results["bare"]["rps"]
-                        print(f"{name} at {share:.0%} of the bare route's req/s")
-            workers = sorted(server.workers())
-            print(f"gunicorn: {len(workers)} workers (sync), {args.connections} connections, {args.seconds} s per path")
-            for pid in [server.process.pid, *workers]:
-                rss, pss = memory(pid)
-                role = "master" if pid == server.process.pid else "worker"
-                print(f"  {role} {pid}: RSS {rss:6.1f} MB, PSS {pss:6.1f} MB")
+            paths = {"queue": (("GET", "/courier/queue", None), ("GET", "/_lean/queue", None))}
+            runs = side_by_side(wrk, server, paths, args)["queue"]
         finally:
             server.stop()
-    if args.explain:
-        explain(uri, paths)
+        figures.append((orders, runs))
+    print("\ngrowth: the queue page (courier1, 50 rows) by the size of the order table; median of the rounds")
+    print(f"{'orders':>10} {'req/s':>8} {'p50':>7} {'p99':>7}   {'twin req/s':>10} {'p50':>7} {'p99':>7}")
+    for orders, runs in figures:
+
+        def median(side, key, runs=runs):
+            return statistics.median(r[key] for r in runs[side])
+
+        print(
+            f"{orders:>10,} {median('portal', 'rps'):8.1f} {median('portal', 'p50'):7.1f}"
+            f" {median('portal', 'p99'):7.1f}"
+            f"   {median('lean', 'rps'):10.1f} {median('lean', 'p50'):7.1f} {median('lean', 'p99'):7.1f}   (ms)"
+        )
+    first, last = figures[0][1]["portal"], figures[-1][1]["portal"]
+    p50_first = statistics.median(r["p50"] for r in first)
+    p50_last = statistics.median(r["p50"] for r in last)
+    rps_first = statistics.median(r["rps"] for r in first)
+    rps_last = statistics.median(r["rps"] for r in last)
+    print(
+        f"largest world / smallest: p50 {p50_last / p50_first:.2f}x, time per request (1/req/s) "
+        f"{rps_first / rps_last:.2f}x (target: within 1.5x)"
+    )
 
 
 if __name__ == "__main__":

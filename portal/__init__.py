@@ -211,3 +211,7 @@ def register_template_globals(app: Flask) -> None:
         status_label=orders.status_label,
         yuan=lambda cents: f"¥{cents / 100:,.2f}",
     )
+    from portal.views import wording
+
+    app.jinja_env.filters.update(wording.FILTERS)
+    app.jinja_env.globals.update(import_action_labels=wording.IMPORT_ACTIONS, audit_action_labels=wording.AUDIT_ACTIONS)

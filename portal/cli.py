@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(purge_details)
     app.cli.add_command(create_token)
+    app.cli.add_command(detect_anomalies)
 
 
 def _database_uri() -> str:
@@ -87,6 +88,22 @@ def purge_details() -> None:
         click.echo(f"evidence files removed with them: {len(result.evidence_keys)}")
     if result.uploads:
         click.echo(f"unconfirmed uploads removed: {result.uploads}")
+
+
+@click.command("detect-anomalies")
+@with_appcontext
+def detect_anomalies() -> None:
+    """Propose anomaly regions from outlet declarations and pickup delays (for cron, every 15 minutes)."""
+    from portal.services import anomalies
+
+    result = anomalies.detect_and_commit()
+    if result is None:
+        raise click.ClickException("another detection run opened the same proposal first: nothing changed")
+    click.echo(
+        f"{result.districts} origin districts checked; flagged: {', '.join(result.flagged) or 'none'}; "
+        f"proposals opened {len(result.opened)}, refreshed {len(result.updated)}, lapsed {result.lapsed}"
+        + (f"; dismissed, not proposed again: {', '.join(result.suppressed)}" if result.suppressed else "")
+    )
 
 
 @click.command("seed-demo")

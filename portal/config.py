@@ -62,6 +62,16 @@ class Config:
     PORTAL_RETRY_AFTER_SECONDS = 5
     # A request that queued longer than this for a worker (by the proxy's X-Request-Start) gets a 503 at once.
     PORTAL_MAX_QUEUE_MS = int(os.environ.get("PORTAL_MAX_QUEUE_MS") or 5000)
+    # Anomaly detection (services/anomalies.py, `flask detect-anomalies`): an origin district is proposed when at
+    # least MIN_ORDERS labelled or packed orders from MIN_SHOPS shops are past their ship-by, not picked up, and
+    # its late share of the last DAY_HOURS rose over its 14-day baseline by MARGIN more than the rest of the
+    # platform's did. A dismissed proposal returns within its window only when its overdue count grows REGROW-fold.
+    PORTAL_ANOMALY_MIN_ORDERS = 20
+    PORTAL_ANOMALY_MIN_SHOPS = 2
+    PORTAL_ANOMALY_MARGIN = 0.25
+    PORTAL_ANOMALY_DAY_HOURS = 24
+    PORTAL_ANOMALY_REGROW = 1.5
+    PORTAL_ANOMALY_WINDOW_HOURS = 48  # a proposal's window from now, when no declaration gives its end
 
 
 class DevConfig(Config):

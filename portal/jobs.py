@@ -353,6 +353,15 @@ def sweep_uploads() -> None:
         db.session.commit()
 
 
+@huey.periodic_task(crontab(minute="*/15"))
+def detect_anomalies() -> None:
+    """Every 15 minutes: propose anomaly regions (as ``flask detect-anomalies``; services/anomalies.py)."""
+    from portal.services import anomalies
+
+    with _app().app_context():
+        anomalies.detect_and_commit()
+
+
 # The stage each import job runs in, to say which batch an interrupted job leaves behind.
 _STAGE = {
     check_orders.task_class: ImportStatus.CHECKING,

@@ -27,6 +27,7 @@ from portal.models import (
     Invitation,
     Order,
     Pickup,
+    PrintBatch,
     PrintJob,
     Shop,
     ShopStaff,
@@ -45,6 +46,8 @@ COURIER = "courier"  # holds at least one active grant
 COURIER_IN_SHOP = "courier_in_shop"  # holds an active grant in the shop in the URL
 JOB_ACTOR = "job_actor"  # printed this job, and may still print in every shop it covers
 PICKUP_COURIER = "pickup_courier"  # the pickup's own courier, still allowed to mark shipped in its shop
+SHOP_PRINTER = "shop_printer"  # owns the shop in the URL, or is its seller staff with the print switch on
+SHOP_JOB = "shop_job"  # SHOP_PRINTER, and the job is of this shop only and theirs (the owner: any of the shop's)
 TOKEN_OWNER = "token_owner"  # noqa: S105  (a level, not a secret) the personal access token in the URL is this user's own
 
 
@@ -89,7 +92,28 @@ POLICY: dict[str, Rule] = {
     "seller.staff": Rule(SHOP_OWNER),
     "seller.staff_remove": Rule(SHOP_OWNER),
     "seller.audit_log": Rule(SHOP_OWNER),
-    "seller.orders_list": Rule(SHOP_OWNER),
+    "seller.orders_list": Rule(SHOP_PRINTER),  # staff with the print switch print from it; owner-only buttons hide
+    "seller.orders_print": Rule(SHOP_PRINTER),
+    "seller.orders_pack": Rule(SHOP_PRINTER),
+    "seller.orders_export": Rule(SHOP_OWNER),
+    "seller.orders_cancel": Rule(SHOP_OWNER),
+    "seller.orders_exemption": Rule(SHOP_OWNER),
+    "seller.batch_new": Rule(SHOP_PRINTER),
+    "seller.batches_list": Rule(SHOP_MEMBER),  # packers work from the batch page: pick list, slips, progress
+    "seller.batch": Rule(SHOP_MEMBER),
+    "seller.batch_slips": Rule(SHOP_MEMBER),
+    "seller.batch_print": Rule(SHOP_PRINTER),
+    "seller.batch_close": Rule(SHOP_PRINTER),
+    "seller.print_job": Rule(SHOP_JOB),
+    "seller.print_job_pdf": Rule(SHOP_JOB),
+    "seller.print_job_zpl": Rule(SHOP_JOB),
+    "seller.print_job_tspl": Rule(SHOP_JOB),
+    "seller.print_job_summary": Rule(SHOP_JOB),
+    "seller.print_job_reprint": Rule(SHOP_JOB),
+    "seller.order_label": Rule(SHOP_PRINTER),
+    "seller.order_reprint": Rule(SHOP_PRINTER),
+    "seller.order_void": Rule(SHOP_PRINTER),
+    "seller.staff_print": Rule(SHOP_OWNER),
     "seller.order_new": Rule(SHOP_OWNER),
     "seller.order_detail": Rule(SHOP_OWNER),
     "seller.order_cancel": Rule(SHOP_OWNER),
@@ -105,6 +129,7 @@ POLICY: dict[str, Rule] = {
     "staff.packing": Rule(SHOP_MEMBER),
     "staff.packing_scan": Rule(SHOP_MEMBER),
     "staff.packing_confirm": Rule(SHOP_MEMBER),
+    "staff.packing_item": Rule(SHOP_MEMBER),
     "staff.pick_list": Rule(SHOP_MEMBER),
     "staff.packing_slip": Rule(SHOP_MEMBER),
     "courier.pickup_start": Rule(COURIER),
@@ -130,9 +155,12 @@ POLICY: dict[str, Rule] = {
     "api.print_job_pdf": Rule(JOB_ACTOR, scope="labels:print"),
     "api.print_job_zpl": Rule(JOB_ACTOR, scope="labels:print"),
     "api.orders_ship": Rule(COURIER, scope="orders:ship"),
+    "api.outlet_declarations_list": Rule(COURIER, scope="outlets:write"),
+    "api.outlet_declarations_create": Rule(COURIER, scope="outlets:write"),
+    "api.outlet_declaration_end": Rule(COURIER, scope="outlets:write"),  # services/anomalies: own ones only (404)
     "account.token_list": Rule(SIGNED_IN),
     "account.token_revoke": Rule(TOKEN_OWNER),
-    "courier.home": Rule(COURIER),
+    "courier.home": Rule(SIGNED_IN),  # with no grant yet: how to redeem an invitation code
     "courier.shop_home": Rule(COURIER_IN_SHOP),
     "courier.queue": Rule(COURIER),
     "courier.print_job_new": Rule(COURIER),
@@ -148,6 +176,8 @@ POLICY: dict[str, Rule] = {
     "seller.ranges": Rule(SHOP_OWNER),
     "operator.companies": Rule(OPERATOR),
     "operator.home": Rule(OPERATOR),
+    "operator.shop_figures": Rule(OPERATOR),
+    "operator.shop_figures_csv": Rule(OPERATOR),
     "operator.users": Rule(OPERATOR),
     "operator.user_toggle": Rule(OPERATOR),
     "operator.shops": Rule(OPERATOR),
@@ -168,6 +198,15 @@ POLICY: dict[str, Rule] = {
     "operator.memberships": Rule(OPERATOR),
     "operator.membership_confirm": Rule(OPERATOR),
     "operator.membership_revoke": Rule(OPERATOR),
+    # Outlet declarations (views/courier/outlets.py): any active grant; services/anomalies keeps each courier to
+    # their own declarations (another's is a 404) and to the ship-from districts of their shops.
+    "courier.outlet": Rule(COURIER),
+    "courier.outlet_end": Rule(COURIER),
+    "operator.proposals": Rule(OPERATOR),
+    "operator.proposals_detect": Rule(OPERATOR),
+    "operator.proposal": Rule(OPERATOR),
+    "operator.proposal_publish": Rule(OPERATOR),
+    "operator.proposal_dismiss": Rule(OPERATOR),
 }
 
 # URL arguments that name an object, and how to find the shop it belongs to.
@@ -181,6 +220,7 @@ OBJECT_ARGS: dict[str, tuple[str, type]] = {
     "batch_id": ("batch", ImportBatch),
     "tracking_id": ("batch", ImportBatch),
     "job_id": ("job", PrintJob),
+    "print_batch_id": ("print_batch", PrintBatch),
     "pickup_id": ("pickup", Pickup),
     "token_id": ("token", ApiToken),
     "region_id": ("region", AnomalyRegion),
@@ -287,6 +327,16 @@ def is_staff(user: User, shop: Shop) -> bool:
     return bool(db.session.scalar(query))
 
 
+def prints_in(user: User, shop: Shop) -> bool:
+    """The shop's own people who print with its ranges: the owner, and staff whose print switch is on (read fresh)."""
+    if owns(user, shop):
+        return True
+    query = select(
+        exists().where(ShopStaff.shop_id == shop.id, ShopStaff.user_id == user.id, ShopStaff.print_labels.is_(True))
+    )
+    return bool(db.session.scalar(query))
+
+
 def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
     shop = objects.get("shop")
     if rule.level == SIGNED_IN:
@@ -297,6 +347,18 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
         return shop is not None and owns(user, shop)
     if rule.level == SHOP_MEMBER:
         return shop is not None and (owns(user, shop) or is_staff(user, shop))
+    if rule.level == SHOP_PRINTER:
+        return shop is not None and prints_in(user, shop)
+    if rule.level == SHOP_JOB:
+        from portal.services import printing
+
+        job = objects["job"]
+        return (
+            shop is not None
+            and prints_in(user, shop)
+            and (job.actor_id == user.id or owns(user, shop))
+            and printing.job_shop_ids(job) == {shop.id}
+        )
     if rule.level == COURIER:
         return bool(shop_service.active_grants(user))
     if rule.level == COURIER_IN_SHOP:
@@ -355,8 +417,11 @@ def enforce():
     else:
         objects = _load_objects(view_args)
         if not _allowed(rule, current_user, objects, utcnow()):
-            # Another shop's object does not exist for this user; an area they lack is forbidden.
-            abort(404 if objects else 403)
+            # Another shop's object does not exist for this user; an area they lack is forbidden (so is printing
+            # for the shop's own staff without the print switch: the shop is theirs to see, the action is not).
+            shop = objects.get("shop")
+            staff_unswitched = rule.level == SHOP_PRINTER and shop is not None and is_staff(current_user, shop)
+            abort(404 if objects and not staff_unswitched else 403)
     g.objects = objects
     return None
 

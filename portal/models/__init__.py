@@ -2,6 +2,7 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.batch import BatchStatus, PrintBatch, PrintBatchOrder
 from portal.models.exemption import (
     EXEMPT,
     AnomalyRegion,
@@ -18,6 +19,7 @@ from portal.models.exemption import (
 )
 from portal.models.membership import CompanyMembership, MembershipStatus
 from portal.models.order import ImportBatch, Order, OrderEvent, OrderItem, OrderSource, OrderStatus
+from portal.models.outlet import AnomalyProposal, OutletDeclaration, OutletKind, OutletReason, ProposalStatus
 from portal.models.pickup import Pickup, PickupLeft, PickupScan
 from portal.models.printing import PrintedLabel, PrintJob
 from portal.models.shop import GRANT_PERMISSIONS, CourierGrant, GrantStatus, Invitation, Shop, ShopStaff
@@ -28,10 +30,12 @@ from portal.models.waybill import CheckRule, CourierCompany, Waybill, WaybillRan
 __all__ = [
     "EXEMPT",
     "GRANT_PERMISSIONS",
+    "AnomalyProposal",
     "AnomalyRegion",
     "ApiToken",
     "AuditEvent",
     "Base",
+    "BatchStatus",
     "CheckRule",
     "CompanyMembership",
     "CourierCompany",
@@ -50,11 +54,17 @@ __all__ = [
     "OrderItem",
     "OrderSource",
     "OrderStatus",
+    "OutletDeclaration",
+    "OutletKind",
+    "OutletReason",
     "Pickup",
     "PickupLeft",
     "PickupScan",
+    "PrintBatch",
+    "PrintBatchOrder",
     "PrintJob",
     "PrintedLabel",
+    "ProposalStatus",
     "RegionLevel",
     "RegionScope",
     "RegionSource",

@@ -37,6 +37,8 @@ class Shop(Base):
     retention_days: Mapped[int] = mapped_column(default=90, server_default="90")
     privacy_labels: Mapped[bool] = mapped_column(default=True)
     require_packed_for_pickup: Mapped[bool] = mapped_column(default=True)
+    # The packing desk asks for each item's barcode (its SKU, 商家编码) before a parcel may be packed (验货).
+    check_goods: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Ship-from, printed in the label's sender zone.
     sender_name: Mapped[str] = mapped_column(String(80), default="")
     sender_phone: Mapped[str] = mapped_column(String(32), default="")
@@ -63,6 +65,8 @@ class ShopStaff(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The owner's per-person switch: this packer also prints labels with the shop's own ranges.
+    print_labels: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     shop: Mapped[Shop] = relationship()
     user: Mapped[User] = relationship()

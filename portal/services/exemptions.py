@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
@@ -192,8 +193,12 @@ def current_regions(now: datetime | None = None) -> list[AnomalyRegion]:
 
 
 def all_regions():
-    """The operator's list, newest first."""
-    return select(AnomalyRegion).order_by(AnomalyRegion.created_at.desc(), AnomalyRegion.id.desc())
+    """The operator's list, newest first, each with the proposal it was published from (if any)."""
+    return (
+        select(AnomalyRegion)
+        .options(selectinload(AnomalyRegion.proposal))
+        .order_by(AnomalyRegion.created_at.desc(), AnomalyRegion.id.desc())
+    )
 
 
 def _destination_in(region: AnomalyRegion) -> ColumnElement[bool]:

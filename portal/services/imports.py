@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import Order, OrderSource, OrderStatus, Shop, User
-from portal.services import audit, orders, regions
+from portal.services import audit, orders, privacy, regions
 from portal.services.errors import InvalidDataError
 from portal.services.orders import clean_text
 from portal.services.spreadsheets import Column, Header, Rows, open_rows, read_header
@@ -37,6 +38,8 @@ MAX_INVALID = 500
 MAX_NOTE_ROWS = 20
 # Distinct statuses counted one by one in a report; the rest are counted together as "…".
 MAX_STATUSES = 50
+# Orders the preview shows as they will be stored, for the seller to check before confirming.
+PREVIEW_ROWS = 100
 
 FilePath = str | os.PathLike[str]
 # Called as an import goes with the share of the file read so far (0 to 1), for a progress bar.
@@ -99,6 +102,26 @@ class InvalidRow:
 
 
 @dataclass
+class PreviewRow:
+    """One order of the preview as it will be stored: buyer details masked (the report is kept as JSON)."""
+
+    order_no: str
+    buyer: str  # masked recipient name and phone
+    province: str
+    city: str
+    district: str
+    flagged: bool  # the address could not be placed: imported, flagged for the seller to fix
+    address: str  # the address as written, unit and room hidden: shown for flagged rows
+    items: str
+    ship_by: str  # ISO 8601, UTC
+    action: str  # "new", "update" or "skip", as counted
+
+    @property
+    def ship_by_at(self) -> datetime:
+        return datetime.fromisoformat(self.ship_by)
+
+
+@dataclass
 class ImportReport:
     """What an import of these files does; stored as JSON on the ImportBatch row (``as_dict``/``from_dict``)."""
 
@@ -121,6 +144,8 @@ class ImportReport:
     # Items-file rows for orders that are not in the orders file (a note, not an error).
     items_unmatched: int = 0
     items_unmatched_rows: list[int] = field(default_factory=list)
+    # The first PREVIEW_ROWS valid orders, as they will be stored (preview only).
+    sample: list[PreviewRow] = field(default_factory=list)
 
     @property
     def importable(self) -> int:
@@ -163,6 +188,7 @@ class ImportReport:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["errors"] = [InvalidRow(**row) for row in values.get("errors", [])]
+        values["sample"] = [PreviewRow(**row) for row in values.get("sample", [])]
         return cls(**values)
 
 
@@ -271,18 +297,46 @@ def _classify(shop: Shop, chunk: list[orders.OrderInput], report: ImportReport) 
             )
         ).all()
     )
-    addresses = []
+    addresses, kept = [], []
     for order in chunk:
         status = status_of.get(order.platform_order_no)
         if status is None:
             report.new += 1
+            action = "new"
         elif status == OrderStatus.PENDING:
             report.updated += 1
+            action = "update"
         else:
             report.skipped += 1
+            if len(report.sample) < PREVIEW_ROWS:
+                report.sample.append(_preview_row(shop, order, None, "skip"))
             continue
         addresses.append(order.address)
-    report.unplaced += sum(1 for place in regions.parse_addresses(addresses) if not place.placed)
+        kept.append((order, action))
+    places = regions.parse_addresses(addresses)
+    report.unplaced += sum(1 for place in places if not place.placed)
+    for (order, action), place in zip(kept, places, strict=True):
+        if len(report.sample) >= PREVIEW_ROWS:
+            break
+        report.sample.append(_preview_row(shop, order, place, action))
+
+
+def _preview_row(shop: Shop, order: orders.OrderInput, place: regions.ParsedAddress | None, action: str) -> PreviewRow:
+    """An order of the preview; ``place`` None: a known order the import leaves alone (not placed again)."""
+    name, phone = privacy.mask_name(order.recipient_name), privacy.mask_phone(order.recipient_phone)
+    flagged = place is not None and not place.placed
+    return PreviewRow(
+        order_no=order.platform_order_no,
+        buyer=f"{name} {phone}".strip(),
+        province=place.province if place else "",
+        city=place.city if place else "",
+        district=place.district if place else "",
+        flagged=flagged,
+        address=privacy.mask_address_detail(order.address)[:120] if flagged else "",
+        items=order.item_summary,
+        ship_by=orders.ship_by_for(shop, order.paid_at).isoformat(),
+        action=action,
+    )
 
 
 def add_cell_problems(rows: Rows, header: Header, report: Any, file: str) -> None:

@@ -633,3 +633,27 @@ def reprint_pages(job: PrintJob, pages: str, *, actor: User, reason: str) -> Pri
         )
     db.session.flush()
     return again
+
+
+# The shop's own people printing (the seller's thermal printer and ranges) ----------------------------------
+
+
+def shop_print_choices(shop: Shop) -> list[CompanyChoice]:
+    """The companies the shop holds ranges of (active ones), each with the numbers left, by code: what the seller's
+    print form offers. A company with none left is still listed (its count says 0) so the refusal can say why."""
+    left = waybills.numbers_left([shop.id])
+    company_ids = {company_id for shop_id, company_id in left if shop_id == shop.id}
+    companies = db.session.scalars(
+        select(CourierCompany)
+        .where(CourierCompany.id.in_(company_ids), CourierCompany.active)
+        .order_by(CourierCompany.code)
+    )
+    return [CompanyChoice(c.code, c.label, [(shop.name, left[(shop.id, c.id)])]) for c in companies]
+
+
+def set_staff_printing(staff, on: bool, *, actor: User) -> None:
+    """Turn a seller staff member's "print labels" switch on or off; audited. It bites on their next request."""
+    if staff.print_labels == on:
+        return
+    staff.print_labels = on
+    audit.record("staff_print_switch", actor=actor, shop=staff.shop, target=staff.user.username, print_labels=on)

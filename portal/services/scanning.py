@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Order, OrderEvent, OrderStatus, Pickup, PickupLeft, PickupScan, Shop, User
+from portal.models import Order, OrderEvent, OrderItem, OrderStatus, Pickup, PickupLeft, PickupScan, Shop, User
 from portal.models.base import utcnow
 from portal.services import audit, orders, shops
 from portal.services.errors import ConflictError, DomainError, InvalidDataError, NotFoundError
@@ -94,10 +94,158 @@ def check_packable(order: Order) -> None:
     raise ConflictError(reasons[order.status] % {"no": order.tracking_no or order.platform_order_no})
 
 
-def pack(order: Order, *, actor: User) -> None:
-    """Mark a scanned parcel packed. :raise ConflictError: see check_packable (also when someone was first)."""
+def pack(order: Order, *, actor: User, scanned: list[str] | None = None) -> None:
+    """Mark a scanned parcel packed. Where the goods are checked (``goods_of``), ``scanned`` (the item barcodes
+    scanned so far, one per piece) must match every quantity.
+
+    :raise ConflictError: see check_packable (also when someone was first); goods still missing.
+    :raise InvalidDataError: a scanned barcode that is not this parcel's, or one too many.
+    """
     check_packable(order)
+    lines = goods_of(order)
+    if lines is not None:
+        counted = count_goods(lines, scanned or [])
+        missing = [line for line in counted if line.sku and line.scanned < line.quantity]
+        if missing:
+            names = ", ".join(f"{line.sku} ×{line.quantity - line.scanned}" for line in missing)
+            raise ConflictError(_("Not every item is in the box yet: %(missing)s still to scan.", missing=names))
     orders.transition(order, "pack", actor=actor)
+
+
+# Checking the goods (验货) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoodsLine:
+    """One line of a parcel's goods: what to put in and how many are scanned so far ("" sku: check by eye)."""
+
+    sku: str
+    title: str
+    attributes: str
+    quantity: int
+    scanned: int = 0
+
+    @property
+    def done(self) -> bool:
+        return not self.sku or self.scanned >= self.quantity
+
+
+def _barcode(code: str) -> str:
+    """A SKU as a scanner or a person types it: no spaces around, case ignored."""
+    return (code or "").strip().upper()
+
+
+def goods_of(order: Order) -> list[GoodsLine] | None:
+    """The parcel's lines to scan, or None when the desk packs with one scan: the shop does not check the goods,
+    or no item of the order has a SKU (商家编码). Items without a SKU are listed, to be checked by eye."""
+    if not order.shop.check_goods or not any(_barcode(item.sku) for item in order.items):
+        return None
+    lines: dict[str, GoodsLine] = {}
+    unlabelled = []
+    for item in order.items:
+        sku = _barcode(item.sku)
+        if not sku:
+            unlabelled.append(GoodsLine("", item.title, item.attributes, item.quantity))
+        elif sku in lines:  # the same SKU on two lines: one count
+            line = lines[sku]
+            lines[sku] = GoodsLine(sku, line.title, line.attributes, line.quantity + item.quantity)
+        else:
+            lines[sku] = GoodsLine(sku, item.title, item.attributes, item.quantity)
+    return [*lines.values(), *unlabelled]
+
+
+def count_goods(lines: list[GoodsLine], scanned: list[str]) -> list[GoodsLine]:
+    """The lines with the scanned pieces counted.
+
+    :raise InvalidDataError: a barcode not on these lines, or more pieces than the parcel holds.
+    """
+    counts: dict[str, int] = {}
+    for code in scanned:
+        counts[_barcode(code)] = counts.get(_barcode(code), 0) + 1
+    quantities = {line.sku: line.quantity for line in lines if line.sku}
+    for code, n in counts.items():
+        if code not in quantities:
+            message = _("%(code)s is not an item of this parcel.", code=code[:40])
+            raise InvalidDataError(message, {"item": message})
+        if n > quantities[code]:
+            message = _("Only %(n)d × %(code)s go in this parcel.", n=quantities[code], code=code)
+            raise InvalidDataError(message, {"item": message})
+    return [GoodsLine(line.sku, line.title, line.attributes, line.quantity, counts.get(line.sku, 0)) for line in lines]
+
+
+def scan_item(order: Order, scanned: list[str], raw: str) -> tuple[list[GoodsLine], list[str]]:
+    """One item barcode scanned at the desk, after the parcel's number: the lines and the scans with it counted.
+    Nothing is stored: the desk's page carries the scans until it confirms (``pack`` checks them again).
+
+    :raise InvalidDataError: empty; a barcode of another order of the shop, an unknown one, one piece too many
+        (the scans so far stay as they were).
+    """
+    lines = goods_of(order)
+    if lines is None:
+        message = _("This parcel is packed with one scan: no item barcodes to check.")
+        raise InvalidDataError(message, {"item": message})
+    code = _barcode(raw)
+    if not code:
+        message = _("Scan the barcode of an item.")
+        raise InvalidDataError(message, {"item": message})
+    if len(code) > 80:
+        message = _("That is %(n)d characters: not an item barcode.", n=len(code))
+        raise InvalidDataError(message, {"item": message})
+    counted = count_goods(lines, scanned)  # scans so far: the page could have been changed
+    line = next((line for line in counted if line.sku == code), None)
+    if line is None:
+        if order.tracking_no and code == order.tracking_no:
+            message = _("That is this parcel's label: scan the items now.")
+        elif _belongs_elsewhere(order, code):
+            message = _("%(code)s belongs to another order: it does not go in this parcel.", code=code)
+        else:
+            message = _("%(code)s is not a known item barcode.", code=code[:40])
+        raise InvalidDataError(message, {"item": message})
+    if line.scanned >= line.quantity:
+        message = _("All %(n)d × %(code)s are already in: that one is extra.", n=line.quantity, code=code)
+        raise InvalidDataError(message, {"item": message})
+    return count_goods(lines, [*scanned, code]), [*scanned, code]
+
+
+@dataclass(frozen=True)
+class GoodsCheck:
+    """The desk after an item scan: the lines counted, the scans so far, and why the last one was refused."""
+
+    lines: list[GoodsLine]
+    scanned: list[str]
+    refused: InvalidDataError | None = None
+
+
+def check_item(order: Order, scanned: list[str], raw: str) -> GoodsCheck:
+    """An item scan at the desk: counted, or refused with the scans so far as they were (``refused``).
+
+    :raise ConflictError: the parcel cannot be packed now (check_packable).
+    :raise InvalidDataError: the parcel is packed with one scan, or the scans so far are not this parcel's (the
+        page was changed): the packer starts the parcel again.
+    """
+    check_packable(order)
+    lines = goods_of(order)
+    if lines is None:
+        message = _("This parcel is packed with one scan: no item barcodes to check.")
+        raise InvalidDataError(message, {"item": message})
+    counted = count_goods(lines, scanned)
+    try:
+        return GoodsCheck(*scan_item(order, scanned, raw))
+    except InvalidDataError as error:
+        return GoodsCheck(counted, scanned, error)
+
+
+def _belongs_elsewhere(order: Order, code: str) -> bool:
+    """Whether another order of the shop has an item with this SKU."""
+    return (
+        db.session.scalar(
+            select(OrderItem.id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.shop_id == order.shop_id, Order.id != order.id, func.upper(OrderItem.sku) == code)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 # Pickup ----------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ SCOPES: dict[str, Scope] = {
         Scope("recipients:read", _l("Read full recipient details in the queue"), "courier", "view_recipient"),
         Scope("labels:print", _l("Print labels (allocates tracking numbers)"), "courier", "print_labels"),
         Scope("orders:ship", _l("Mark orders shipped"), "courier", "mark_shipped"),
+        Scope("outlets:write", _l("Declare my outlet's status (no pickups, no deliveries)"), "courier"),
         Scope("orders:read", _l("Read my shops' orders"), "owner"),
         Scope("orders:write", _l("Upload orders and register tracking numbers"), "owner"),
     )

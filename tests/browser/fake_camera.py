@@ -31,26 +31,28 @@ def qr(text: str):
 
 
 def write_y4m(image, path, *, frames: int = 20, width: int = 640, height: int = 480) -> None:
-    """A couple of seconds of video (10 frames a second) of the image centred on a white frame."""
+    """A couple of seconds of video (10 frames a second) of the image centred on a white frame; a list of images
+    plays one after the other, ``frames`` each (Chromium loops the file)."""
     from PIL import Image
 
-    if image.width > width - 40 or image.height > height - 40:
-        image = image.copy()
-        image.thumbnail((width - 40, height - 40))
-    frame = Image.new("L", (width, height), 255)
-    frame.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
-    luma = frame.tobytes()
-    chroma = bytes([128]) * (width // 2 * height // 2)
     with open(path, "wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
+        for shown in image if isinstance(image, list) else [image]:
+            if shown.width > width - 40 or shown.height > height - 40:
+                shown = shown.copy()
+                shown.thumbnail((width - 40, height - 40))
+            frame = Image.new("L", (width, height), 255)
+            frame.paste(shown, ((width - shown.width) // 2, (height - shown.height) // 2))
+            chroma = bytes([128]) * (width // 2 * height // 2)
+            picture = b"FRAME\n" + frame.tobytes() + chroma + chroma
+            for _ in range(frames):
+                out.write(picture)
 
 
 @contextmanager
 def camera_browser(playwright_driver, tmp_path, image, origin: str, *, viewport=PHONE, allowed: bool = True):
-    """A phone-sized Chromium whose camera shows the image, the camera allowed for origin (or, not ``allowed``,
-    refused as a person tapping "Block" would)."""
+    """A phone-sized Chromium whose camera shows the image (or the images in turn), the camera allowed for
+    origin (or, not ``allowed``, refused as a person tapping "Block" would)."""
     video = tmp_path / "camera.y4m"
     write_y4m(image, video)
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]

@@ -6,10 +6,10 @@ import io
 import logging
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.models import Order, OrderStatus, PrintedLabel, Shop
+from portal.models import Order, OrderItem, OrderStatus, PrintedLabel, Shop
 from portal.services import accounts, printing, waybills
 from tests import scanning
 from tests.browser import fake_camera
@@ -77,6 +77,30 @@ def test_the_packing_desk_takes_the_camera_like_a_scanner(app, world, live_url, 
         page.wait_for_timeout(1500)
         assert page.locator(".scan-error").count() == 0
         log.info("packing desk camera: code read to answer %s ms", page.get_attribute("#camera-scan", "data-result-ms"))
+    assert status_of(app, order_id) == OrderStatus.PACKED
+
+
+def test_the_camera_checks_the_goods_after_the_label(app, world, live_url, playwright_driver, tmp_path):
+    """验货 with the camera: the label, then the item's barcode, go each to its own input; confirm appears."""
+    scanning.require(playwright_driver is not None, missing_tool() or "")
+    [(order_id, number, _token)] = labelled(app, 1)
+    shop = world["shops"]["seller1"]
+    with app.app_context():
+        db.session.execute(update(Shop).where(Shop.id == shop).values(check_goods=True))
+        db.session.execute(delete(OrderItem).where(OrderItem.order_id == order_id))
+        db.session.add(OrderItem(order_id=order_id, title="茶杯", sku="CUP-01", quantity=1))
+        db.session.commit()
+    shown = [fake_camera.code128(number), fake_camera.code128("CUP-01")]  # the label, then the cup, in turn
+    with fake_camera.camera_browser(playwright_driver, tmp_path, shown, live_url) as camera:
+        page = camera.new_page()
+        sign_in(page, live_url, "packer1")
+        page.goto(f"{live_url}/staff/shops/{shop}/packing")
+        page.click("#camera-toggle")
+        page.wait_for_selector("#pack-goods", timeout=20_000)
+        page.wait_for_selector(".confirm-button", timeout=20_000)  # the cup was read into the item input
+        assert page.locator("tr[data-sku='CUP-01']").get_attribute("data-scanned") == "1"
+        page.click(".confirm-button")
+        page.wait_for_selector(".scan-ok")
     assert status_of(app, order_id) == OrderStatus.PACKED
 
 

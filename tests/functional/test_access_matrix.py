@@ -21,11 +21,24 @@ from portal.models import (
     Invitation,
     Order,
     Pickup,
+    PrintBatch,
     PrintedLabel,
     ShopStaff,
     User,
 )
-from portal.services import accounts, exemptions, memberships, orders, printing, scanning, shops, tokens, waybills
+from portal.services import (
+    accounts,
+    anomalies,
+    batches,
+    exemptions,
+    memberships,
+    orders,
+    printing,
+    scanning,
+    shops,
+    tokens,
+    waybills,
+)
 
 ROLES = ["anonymous", "stranger", "operator", "seller1", "seller2", "packer1", "packer2", "courier1", "courier2"]
 OWNER = {"A": "seller1", "B": "seller2"}
@@ -36,6 +49,11 @@ SIGNED_IN = set(ROLES) - {"anonymous"}
 
 def owner(shop):
     return {OWNER[shop]}
+
+
+def printers(shop):
+    """The shop's own people who print: its owner, and packer2, whose print switch is on in B (packer1's is off)."""
+    return owner(shop) | ({"packer2"} if shop == "B" else set())
 
 
 EXPECTED = {
@@ -67,7 +85,29 @@ EXPECTED = {
     "seller.staff": owner,
     "seller.staff_remove": owner,
     "seller.audit_log": owner,
-    "seller.orders_list": owner,
+    "seller.orders_list": printers,
+    "seller.orders_print": printers,
+    "seller.orders_pack": printers,
+    "seller.orders_export": owner,
+    "seller.orders_cancel": owner,
+    "seller.orders_exemption": owner,
+    "seller.batch_new": printers,
+    "seller.batches_list": lambda shop: owner(shop) | STAFF[shop],
+    "seller.batch": lambda shop: owner(shop) | STAFF[shop],
+    "seller.batch_slips": lambda shop: owner(shop) | STAFF[shop],
+    "seller.batch_print": printers,
+    "seller.batch_close": printers,
+    # courier1's jobs: the shop's owner opens them; a printing packer only their own.
+    "seller.print_job": owner,
+    "seller.print_job_pdf": owner,
+    "seller.print_job_zpl": owner,
+    "seller.print_job_tspl": owner,
+    "seller.print_job_summary": owner,
+    "seller.print_job_reprint": owner,
+    "seller.order_label": printers,
+    "seller.order_reprint": printers,
+    "seller.order_void": printers,
+    "seller.staff_print": owner,
     "seller.order_new": owner,
     "seller.order_detail": owner,
     "seller.order_cancel": owner,
@@ -95,7 +135,8 @@ EXPECTED = {
     "account.token_list": lambda shop: SIGNED_IN,
     "account.token_revoke": lambda shop: {"stranger"},  # the token's own user only
     "staff.shop_home": lambda shop: owner(shop) | STAFF[shop],
-    "courier.home": lambda shop: {"courier1", "courier2"},
+    # Anyone signed in: a person with no grant is shown how to redeem an invitation code.
+    "courier.home": lambda shop: SIGNED_IN,
     "courier.shop_home": lambda shop: COURIERS[shop],
     "courier.queue": lambda shop: {"courier1", "courier2"},
     "courier.print_job_new": lambda shop: {"courier1", "courier2"},
@@ -114,6 +155,7 @@ EXPECTED = {
     "staff.packing": lambda shop: owner(shop) | STAFF[shop],
     "staff.packing_scan": lambda shop: owner(shop) | STAFF[shop],
     "staff.packing_confirm": lambda shop: owner(shop) | STAFF[shop],
+    "staff.packing_item": lambda shop: owner(shop) | STAFF[shop],
     "staff.pick_list": lambda shop: owner(shop) | STAFF[shop],
     "staff.packing_slip": lambda shop: owner(shop) | STAFF[shop],
     "courier.pickup_start": lambda shop: {"courier1", "courier2"},
@@ -126,6 +168,8 @@ EXPECTED = {
     "courier.export_addresses": lambda shop: {"courier1", "courier2"},
     "operator.companies": lambda shop: {"operator"},
     "operator.home": lambda shop: {"operator"},
+    "operator.shop_figures": lambda shop: {"operator"},
+    "operator.shop_figures_csv": lambda shop: {"operator"},
     "operator.users": lambda shop: {"operator"},
     "operator.user_toggle": lambda shop: {"operator"},
     "operator.shops": lambda shop: {"operator"},
@@ -146,6 +190,16 @@ EXPECTED = {
     "seller.exemption_new": owner,
     "seller.exemption_report": owner,
     "seller.exemption_evidence": owner,
+    "courier.outlet": lambda shop: {"courier1", "courier2"},
+    "courier.outlet_end": lambda shop: {"courier1"},  # the declaration's own courier only
+    "api.outlet_declarations_list": lambda shop: {"courier1", "courier2"},
+    "api.outlet_declarations_create": lambda shop: {"courier1", "courier2"},
+    "api.outlet_declaration_end": lambda shop: {"courier1"},
+    "operator.proposals": lambda shop: {"operator"},
+    "operator.proposals_detect": lambda shop: {"operator"},
+    "operator.proposal": lambda shop: {"operator"},
+    "operator.proposal_publish": lambda shop: {"operator"},
+    "operator.proposal_dismiss": lambda shop: {"operator"},
 }
 
 ENDPOINTS = sorted({rule.endpoint for rule in create_app(TestConfig).url_map.iter_rules()})
@@ -184,12 +238,14 @@ def build_world(app):
         courier1 = accounts.find_user("courier1")
         packer2 = accounts.find_user("packer2")
         packer2.must_change_password = False
+        db.session.scalar(select(ShopStaff).where(ShopStaff.user_id == packer2.id)).print_labels = True
         shops.create_invitation(shop_a, actor=seller1, terms=shops.GrantTerms(print_labels=True))
         shops.create_invitation(shop_b, actor=seller2, terms=shops.GrantTerms(print_labels=True))
         for shop, seller in ((shop_a, seller1), (shop_b, seller2)):
             db.session.add(ImportBatch(shop_id=shop.id, created_by_id=seller.id, file_name="x.csv"))
             db.session.add(ImportBatch(shop_id=shop.id, kind="tracking", created_by_id=seller.id, file_name="t.csv"))
-            orders.create_order(shop, ORDER, actor=seller)
+            first_order = orders.create_order(shop, ORDER, actor=seller)
+            batches.create_batch(shop, [first_order.id], actor=seller)
             printable = orders.create_order(shop, {**ORDER, "platform_order_no": "3921000000000000002"}, actor=seller)
             scanning.start_pickup(shop, courier=courier1)
             printing.create_print_job(
@@ -221,6 +277,11 @@ def build_world(app):
         )
         # stranger asked to be ZTO staff (the membership the URLs name) and is confirmed J&T staff.
         membership_id = memberships.request_membership(stranger, waybills.company_by_code("ZTO")).id
+        # courier1 declares that their outlet cannot deliver to 海淀区; the detection proposes it.
+        declaration_id = anomalies.declare(
+            {"kind": "no_delivery", "codes": ["110108"], "reason": "weather"}, actor=courier1
+        )[0].id
+        proposal_id = anomalies.detect().opened[0].id
         memberships.confirm(memberships.request_membership(stranger, waybills.company_by_code("JT")), actor=operator)
         db.session.commit()
 
@@ -240,6 +301,7 @@ def build_world(app):
                 "invitation_id": first(Invitation, shop),
                 "staff_id": first(ShopStaff, shop),
                 "order_id": first(Order, shop),
+                "print_batch_id": first(PrintBatch, shop),
                 "batch_id": db.session.scalar(
                     select(ImportBatch.id).where(ImportBatch.shop_id == shop.id, ImportBatch.kind == "orders")
                 ),
@@ -258,6 +320,8 @@ def build_world(app):
                     select(Evidence.id).join(ExemptionReport).where(ExemptionReport.shop_id == shop.id)
                 ),
                 "membership_id": membership_id,
+                "declaration_id": declaration_id,
+                "proposal_id": proposal_id,
                 "token": db.session.scalar(
                     select(PrintedLabel.reveal_token).where(PrintedLabel.shop_id == shop.id).order_by(PrintedLabel.id)
                 ),
@@ -310,6 +374,8 @@ def test_access(app, endpoint):
                 "batch_id",
                 "report_id",
                 "evidence_id",
+                "print_batch_id",
+                "job_id",
             }:
                 for role in ROLES:
                     cases.append((False, role, method, url_for_rule(rule, mixed), "A/B"))

@@ -1,5 +1,6 @@
 """Languages: Accept-Language, the header's language switch, catalogue completeness, Chinese pages per role."""
 
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -8,8 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
-from portal.services import accounts
+from portal.extensions import db
+from portal.models import Shop, User
+from portal.services import accounts, audit
+from portal.views import wording
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Babel reads zh_CN as zh_Hans_CN, so the catalogue may live under either name.
@@ -216,6 +221,18 @@ def get_pages(app, world) -> list[str]:
     return sorted(pages)
 
 
+# Internal codes (audit events, detail names, import states, True/False) and "job 1"-style targets: a page shows
+# them by their names (portal/views/wording.py), never as stored.
+_CODE = re.compile(
+    r"(?<![\w-])(" + "|".join(map(re.escape, sorted(wording.INTERNAL_CODES, key=len, reverse=True))) + r")(?![\w-])"
+    r"|\b(job|pickup|report) \d+\b"
+)
+
+
+def leaked_codes(texts: set[str]) -> list[str]:
+    return sorted({match.group(0) for text in texts for match in _CODE.finditer(text)})
+
+
 def test_seller_subaccounts_page_in_chinese(world, login):
     page = login("seller1").get(f"/shops/{world['shops']['seller1']}/subaccounts", headers=ZH)
     assert page.status_code == 200
@@ -238,9 +255,13 @@ def test_every_page_of_every_role_renders_in_chinese(app, world, login, extracte
             reached.add(url)
             if "<html" in response.text and '<html lang="zh-CN"' not in response.text:  # not an htmx fragment
                 problems.append(f"{role} {url}: not marked as Chinese")
-            untranslated = sorted(visible_texts(response.text) & english)
+            texts = visible_texts(response.text)
+            untranslated = sorted(texts & english)
             if untranslated:
                 problems.append(f"{role} {url}: English left: {untranslated}")
+            codes = leaked_codes(texts)
+            if codes:
+                problems.append(f"{role} {url}: internal codes shown: {codes}")
         expected = {url.format(shop_id=world["shops"]["seller1"]) for url in MUST_REACH[role]}
         assert expected <= reached, f"{role} did not reach {sorted(expected - reached)}"
     assert not problems, "\n".join(problems)
@@ -258,3 +279,42 @@ def test_messages_from_services_are_translated(client, world):
     response = client.post("/login", data={"username": "seller1", "password": "wrong-password-1"}, headers=ZH)
     assert response.status_code == 401
     assert "用户名或密码错误。" in response.text  # "Wrong username or password."
+
+
+def test_audit_logs_name_events_and_details_in_chinese(app, world, login):
+    """Audit events with codes in every part (event, target, detail names, yes/no, states, lists) read as Chinese."""
+    with app.app_context():
+        shop = db.session.get(Shop, world["shops"]["seller1"])
+        seller = db.session.scalar(select(User).where(User.username == "seller1"))
+        audit.record("labels_printed", actor=seller, shop=shop, target="job 1", company="ZTO", count=2)
+        audit.record("shop_settings", actor=seller, shop=shop, privacy_labels=False, check_goods=True)
+        audit.record("orders_imported", actor=seller, shop=shop, target="orders.csv", created=3, updated=0, skipped=1)
+        audit.record("recipient_viewed", actor=seller, shop=shop, target="7 orders", order_nos=["1", "2"])
+        audit.record("membership_left", actor=seller, target="x@ZTO", membership=1, was="confirmed")
+        db.session.commit()
+    pages = {
+        "seller1": f"/shops/{world['shops']['seller1']}/audit",
+        "operator": "/operator/audit",
+    }
+    for role, url in pages.items():
+        page = login(role).get(url, headers=ZH)
+        assert page.status_code == 200
+        texts = visible_texts(page.text)
+        assert not leaked_codes(texts), (role, leaked_codes(texts))
+        for shown in ("打印面单", "打印任务 1", "快递公司: ZTO", "隐私面单: 否", "打包时验货: 是", "7 个订单"):
+            assert shown in page.text, (role, shown)
+    # The codes are still there for whoever reads the page's source (and the English page names them in English).
+    english = login("operator").get("/operator/audit", headers=EN).text
+    assert "Labels printed" in english and "print job 1" in english and "check the goods when packing: yes" in english
+
+
+def test_no_expiry_is_not_never(world, login):
+    """A sub-account without an end date is 长期有效 (valid until revoked), not 从未 ("never")."""
+    page = login("seller1").get(f"/shops/{world['shops']['seller1']}/subaccounts", headers=ZH).text
+    assert "长期有效" in page
+
+
+def test_a_code_that_reaches_a_page_is_caught():
+    """The sweep above cannot pass by failing to see codes."""
+    assert leaked_codes({"标签 labels_printed", "job 12", "True"}) == ["True", "job 12", "labels_printed"]
+    assert leaked_codes({"打印任务 12", "是", "订单 2024-labels_printed-x"}) == []

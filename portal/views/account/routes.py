@@ -9,7 +9,7 @@ from flask_login import current_user, login_user
 
 from portal.extensions import db
 from portal.permissions import resolved
-from portal.services import accounts, memberships, shops, tokens, waybills
+from portal.services import accounts, figures, memberships, shops, tokens, waybills
 from portal.services.errors import DomainError
 from portal.views import company_choices, failed
 from portal.views.account import bp
@@ -20,8 +20,24 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 @bp.get("/")
 def home():
-    """Everything this person can do, by role: shops owned, staff shops, courier grants."""
-    return render_template("account/home.html", redeem_form=RedeemForm())
+    """This person's home, by role: the operator's review queue, the seller's shops, the packer's desks, the
+    courier's shops with today's work; a person with no role yet sees how to get one."""
+    return _home(RedeemForm())
+
+
+def _home(redeem_form: RedeemForm, status: int = 200):
+    user = current_user._get_current_object()
+    owned, staff_of = shops.header_shops_of(user)
+    grants = shops.active_grants(user)
+    days = figures.shop_days({shop.id for shop in (*owned, *staff_of)} | {grant.shop_id for grant in grants})
+    page = render_template(
+        "account/home.html",
+        redeem_form=redeem_form,
+        days=days,
+        review=figures.review_queue() if user.is_operator else None,
+        is_courier=bool(grants) or bool(memberships.memberships_of(user)),
+    )
+    return page, status
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -52,11 +68,11 @@ def redeem():
             grant = shops.redeem_invitation(current_user._get_current_object(), form.code.data)
         except DomainError as error:
             failed(form, error)
-            return render_template("account/home.html", redeem_form=form), error.status
+            return _home(form, error.status)
         db.session.commit()
         flash(_("You now work for %(shop)s.", shop=grant.shop.name), "success")
         return redirect(url_for("courier.shop_home", shop_id=grant.shop_id))
-    return render_template("account/home.html", redeem_form=form), 422
+    return _home(form, 422)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

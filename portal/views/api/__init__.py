@@ -88,4 +88,4 @@ spec = SpecTree(
     nested_naming_strategy=lambda _parent, child: child,
 )
 
-from portal.views.api import courier, docs, routes  # noqa: E402,F401  (registers the routes on bp)
+from portal.views.api import courier, docs, outlets, routes  # noqa: E402,F401  (registers the routes on bp)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
-from portal.views.operator import routes  # noqa: E402,F401  (registers the routes on bp)
+from portal.views.operator import proposals, routes  # noqa: E402,F401  (registers the routes on bp)

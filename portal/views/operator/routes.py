@@ -1,6 +1,6 @@
 """Platform operator: people, shops, the whole audit log, anomaly regions, exemption reviews."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,7 +10,17 @@ from portal.extensions import db
 from portal.models import CourierCompany, CourierGrant, Shop, User
 from portal.models.base import utcnow
 from portal.permissions import resolved
-from portal.services import accounts, audit, exemptions, memberships, region_import, regions, storage, waybills
+from portal.services import (
+    accounts,
+    audit,
+    exemptions,
+    figures,
+    memberships,
+    region_import,
+    regions,
+    storage,
+    waybills,
+)
 from portal.services.errors import DomainError
 from portal.views import failed, paginate, send_evidence
 from portal.views.operator import bp
@@ -31,7 +41,35 @@ def home():
             select(func.count()).select_from(CourierGrant).where(CourierGrant.revoked_at.is_(None))
         ),
     }
-    return render_template("operator/home.html", counts=counts)
+    return render_template(
+        "operator/home.html",
+        counts=counts,
+        review=figures.review_queue(),
+        figures=figures.shop_figures()[:10],
+    )
+
+
+def _figures_sort() -> tuple[str, bool]:
+    sort = request.args.get("sort", figures.DEFAULT_SORT)
+    return (sort if sort in figures.SORTS else figures.DEFAULT_SORT), request.args.get("dir") != "asc"
+
+
+@bp.get("/figures")
+def shop_figures():
+    """Per shop: late-shipment rate, exempt orders left out of it, overdue now; sortable by each column."""
+    sort, descending = _figures_sort()
+    rows = figures.shop_figures(sort, descending)
+    return render_template("operator/figures.html", rows=rows, sort=sort, descending=descending)
+
+
+@bp.get("/figures.csv")
+def shop_figures_csv():
+    """The same table as CSV (UTF-8 with a BOM for Excel), in the same order."""
+    sort, descending = _figures_sort()
+    body = figures.figures_csv(figures.shop_figures(sort, descending))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="shop-figures.csv"'
+    return response
 
 
 @bp.get("/users")

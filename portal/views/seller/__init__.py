@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("seller", __name__, url_prefix="/shops")
 
-from portal.views.seller import exemptions, orders, routes  # noqa: E402,F401  (registers the routes on bp)
+from portal.views.seller import batches, exemptions, orders, printing, routes  # noqa: E402,F401  (registers the routes on bp)

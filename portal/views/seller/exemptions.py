@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Order
 from portal.permissions import resolved
-from portal.services import exemptions
+from portal.services import anomalies, exemptions
 from portal.services.errors import DomainError
 from portal.views import failed, ids_from, paginate, send_evidence
 from portal.views.seller import bp
@@ -30,6 +30,7 @@ def exemptions_page(shop_id: int):
         notices=exemptions.regions_touching(shop),
         offers=exemptions.one_click_offers(shop),
         counts=exemptions.exemption_counts(shop.id),
+        outlets=anomalies.seller_panel(shop),
         page=page,
         action_form=ActionForm(),
     )

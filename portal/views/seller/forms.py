@@ -58,6 +58,7 @@ class SettingsForm(FlaskForm):
     )
     privacy_labels = BooleanField(_l("Print privacy labels (masked recipient)"))
     require_packed_for_pickup = BooleanField(_l("Pickup needs the parcel packed first"))
+    check_goods = BooleanField(_l("Check the goods when packing: scan each item's SKU barcode"))
     sender_name = StringField(_l("Sender name on labels"), validators=[Length(max=80)])
     sender_phone = StringField(_l("Sender phone"), validators=[Length(max=32)])
     sender_phone_public = BooleanField(_l("This is a business line: print it in full on privacy labels"))
@@ -230,3 +231,41 @@ class ExemptionForm(FlaskForm):
     )
     reason = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=2000)])
     evidence = FieldList(FormField(EvidenceEntry), min_entries=3, max_entries=exemptions.EVIDENCE_MAX_FILES)
+
+
+class OrderListForm(OrderFilterForm):
+    """The order list at volume: the filters above and SKU, batch, paid before, flagged or not; sort; page size.
+    Read from the query string, and from a bulk action's form (the server re-reads the filter it acts on)."""
+
+    flagged = SelectField(
+        _l("Address"),
+        choices=[
+            SelectChoice("", _l("Any address")),
+            SelectChoice("yes", _l("Address needs fixing")),
+            SelectChoice("no", _l("Address placed")),
+        ],
+        default="",
+        validate_choice=False,  # "y" from the old checkbox's links still means "needs fixing"
+    )
+    sku = StringField(_l("SKU"), validators=[Optional(), Length(max=80)])
+    batch = SelectField(_l("Batch"), choices=[], default="", validate_choice=False)
+    paid_before = DateTimeLocalField(_l("Paid before (China time)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    sort = SelectField(
+        _l("Sort by"),
+        choices=[
+            SelectChoice("ship_by", _l("Ship-by deadline")),
+            SelectChoice("paid", _l("Paid time")),
+            SelectChoice("destination", _l("Destination")),
+            SelectChoice("sku", _l("SKU")),
+        ],
+        default="ship_by",
+    )
+    per_page = SelectField(
+        _l("Per page"), choices=[SelectChoice(str(n), str(n)) for n in (50, 100, 200, 500)], default="50"
+    )
+
+
+class StaffPrintForm(FlaskForm):
+    """The per-person "print labels" switch of a seller staff member."""
+
+    print_labels = BooleanField(_l("Prints labels"))

@@ -70,6 +70,7 @@ def shop_settings(shop_id: int):
             retention_days=form.retention_days.data if form.retention_days.data is not None else 90,
             privacy_labels=form.privacy_labels.data,
             require_packed_for_pickup=form.require_packed_for_pickup.data,
+            check_goods=form.check_goods.data,
             sender_name=(form.sender_name.data or "").strip(),
             sender_phone=(form.sender_phone.data or "").strip(),
             sender_phone_public=form.sender_phone_public.data,

@@ -40,14 +40,33 @@ def packing_scan(shop_id: int):
         scanning.check_packable(order)
     except DomainError as error:
         return _desk("staff/packing.html", status=error.status, outcome="error", message=error.message)
-    return _desk("staff/packing.html", outcome="found", order=order)
+    return _desk("staff/packing.html", outcome="found", order=order, goods=scanning.goods_of(order), scanned=[])
+
+
+@bp.post("/shops/<int:shop_id>/packing/<int:order_id>/item")
+def packing_item(shop_id: int, order_id: int):
+    """An item's barcode scanned into the parcel (验货): counted, or refused with the scans so far unchanged."""
+    order = resolved("order")
+    try:
+        check = scanning.check_item(order, request.form.getlist("scanned")[:1000], request.form.get("item", ""))
+    except DomainError as error:  # the parcel itself: start it again
+        return _desk("staff/packing.html", status=error.status, outcome="error", message=error.message)
+    return _desk(
+        "staff/packing.html",
+        status=check.refused.status if check.refused else 200,
+        outcome="found",
+        order=order,
+        goods=check.lines,
+        scanned=check.scanned,
+        item_error=check.refused.message if check.refused else None,
+    )
 
 
 @bp.post("/shops/<int:shop_id>/packing/<int:order_id>/pack")
 def packing_confirm(shop_id: int, order_id: int):
     order = resolved("order")
     try:
-        scanning.pack(order, actor=current_user._get_current_object())
+        scanning.pack(order, actor=current_user._get_current_object(), scanned=request.form.getlist("scanned")[:1000])
     except DomainError as error:
         db.session.rollback()
         return _desk("staff/packing.html", status=error.status, outcome="error", message=error.message)
