@@ -5,10 +5,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from portal.extensions import db
 from portal.models import (
@@ -433,18 +434,66 @@ class PrintChoices:
     notes: list[str]  # each shop where nothing can print, and why (naming the shop and the company)
 
 
+def _choices_statement():
+    """The companies a print form may offer and the numbers left in each of the shops asked, in one statement
+    built once: each company named (its columns), outer-joined to its ranges in those shops, summed by shop. A
+    company with no range there comes back once, with no shop and nothing left."""
+    company, ranges = CourierCompany.__table__, WaybillRange.__table__
+    return (
+        select(
+            company.c.id,
+            company.c.code,
+            company.c.name,
+            company.c.name_zh,
+            company.c.active,
+            ranges.c.shop_id,
+            func.sum(ranges.c.end_serial - ranges.c.next_serial + 1),
+        )
+        .select_from(
+            company.outerjoin(
+                ranges,
+                (ranges.c.company_id == company.c.id) & ranges.c.shop_id.in_(bindparam("shop_ids", expanding=True)),
+            )
+        )
+        .where(company.c.id.in_(bindparam("company_ids", expanding=True)))
+        .group_by(company.c.id, company.c.code, company.c.name, company.c.name_zh, company.c.active, ranges.c.shop_id)
+    )
+
+
+_CHOICES = _choices_statement()
+
+
+class _Company(NamedTuple):
+    """The columns of a company the print form needs (CourierCompany.label's text)."""
+
+    id: int
+    code: str
+    name: str
+    active: bool
+    label: str
+
+
 def print_choices(grants: list[CourierGrant]) -> PrintChoices:
     """What the print form offers for these grants (with the print switch): the companies they name, never
     another, each with the numbers left in each shop; and a note for each shop that cannot print (no company
-    named on the grant, a company no longer offered, no numbers left). Two statements, whatever the count."""
+    named on the grant, a company no longer offered, no numbers left). One statement (_CHOICES), whatever the
+    count, read fresh on every call: the numbers left change as labels print."""
     named = [grant for grant in grants if grant.company_id is not None]
-    companies = {
-        company.id: company
-        for company in db.session.scalars(
-            select(CourierCompany).where(CourierCompany.id.in_({grant.company_id for grant in named}))
+    companies: dict[int, _Company] = {}
+    left: dict[tuple[int, int], int] = {}
+    if named:
+        rows = db.session.execute(
+            _CHOICES,
+            {
+                "company_ids": sorted({grant.company_id for grant in named}),
+                "shop_ids": sorted({grant.shop_id for grant in named}),
+            },
         )
-    }
-    left = waybills.numbers_left(sorted({grant.shop_id for grant in named}))
+        for company_id, code, name, name_zh, active, shop_id, count in rows:
+            if company_id not in companies:
+                companies[company_id] = _Company(company_id, code, name, active, f"{name_zh} {name}".strip())
+            if shop_id is not None:
+                left[shop_id, company_id] = int(count)
     notes: list[str] = []
     shops_of: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for grant in sorted(grants, key=lambda grant: (grant.shop.name, grant.shop_id)):

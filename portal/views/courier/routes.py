@@ -38,7 +38,7 @@ from portal.views import MAX_PAGE, failed, ids_from, job_response
 from portal.views.account.forms import RedeemForm
 from portal.views.courier import bp
 from portal.views.courier.forms import PagesReprintForm, PrintForm, ReprintForm, VoidForm
-from portal.views.nav import url_for_ids
+from portal.views.nav import cached_url, url_for_ids
 
 
 def _actor():
@@ -351,10 +351,13 @@ def _queue_page(
     return render_template(
         "courier/queue.html",
         page=page,
-        rows=_row_html(page.items, shop_names, status_labels, set(selected), set(culprits)),
+        rows=Markup("").join(_row_html(page.items, shop_names, status_labels, set(selected), set(culprits))),
         grants=grant_shops,
         status_labels=status_labels,
         shop_url=url_for_ids("courier.queue", "shop", status=state),  # the shop buttons
+        texts=_page_texts(str(get_locale())),
+        labels=_form_labels(form),
+        url=cached_url,  # the page's other links
         shop_id=shop_id,
         state=state,
         form=form,
@@ -363,6 +366,47 @@ def _queue_page(
         can_ship=allowed["mark_shipped"],
         can_export=allowed["export_addresses"],
     ), status
+
+
+@functools.lru_cache(maxsize=16)
+def _page_texts(locale: str) -> dict[str, Markup]:
+    """The queue page's fixed texts in this request's language (``locale`` keys the cache), as the template's
+    ``_()`` writes them (Markup: a translation is not escaped again): translated once per language instead of
+    eighteen times a page view."""
+    texts = {
+        "title": _("Pickup queue"),
+        "all_shops": _("All my shops"),
+        "shops": _("Shops"),
+        "print": _("Print labels"),
+        "ship": _("Mark selected shipped"),
+        "export_csv": _("Export selected (CSV)"),
+        "export_xlsx": _("Export selected (XLSX)"),
+        "select_all": _("Select all on this page"),
+        "shop": _("Shop"),
+        "number": _("Order number"),
+        "state": _("State"),
+        "ship_by": _("Ship by"),
+        "recipient": _("Recipient"),
+        "destination": _("Destination"),
+        "tracking": _("Tracking number"),
+        "nothing": _("Nothing waiting here."),
+    }
+    return {key: Markup(text) for key, text in texts.items()}  # noqa: S704  (our catalog's text, as _() marks it)
+
+
+_FORM_LABELS: dict[str, dict[str, Markup]] = {}
+
+
+def _form_labels(form: PrintForm) -> dict[str, Markup]:
+    """The print form's three labels as ``field.label(class_="form-label small")`` writes them, kept by language:
+    a label holds only the field's id and its translated text."""
+    locale = str(get_locale())
+    labels = _FORM_LABELS.get(locale)
+    if labels is None:
+        labels = _FORM_LABELS[locale] = {
+            name: form[name].label(class_="form-label small") for name in ("company", "size", "scope")
+        }
+    return labels
 
 
 def _company_label(choice: printing.CompanyChoice) -> str:
