@@ -3,10 +3,10 @@
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from portal.extensions import db
-from portal.models import Shop, User
+from portal.models import Shop, ShopStaff, User
 from portal.models.base import utcnow
 from portal.services import audit, passwords
 from portal.services.errors import AuthenticationError, InvalidDataError
@@ -108,18 +108,27 @@ def set_password(user: User, password: str, *, actor: User | None) -> None:
 
 # Built once: session.get() builds and annotates a new statement on each request; this costs half as much.
 # Unlike get(), it reads the row even when the user is already in the session: the session is new per request.
-_USER_BY_ID = select(User).where(User.id == bindparam("id"))
+# The person, and whether they own or staff any shop: every page's header lists those shops, and most people who
+# sign in (couriers) have none, so the header's own statement is skipped for them (shops.header_shops_of).
+_USER_BY_ID = select(
+    User,
+    or_(
+        exists().where(Shop.owner_id == User.id),
+        exists().where(ShopStaff.user_id == User.id),
+    ),
+).where(User.id == bindparam("id"))
 
 
 def user_for_session(user_id: str) -> User | None:
     """Flask-Login loader: the id carries the session version, so a password change ends old sessions."""
     try:
         raw_id, version = user_id.split(":", 1)
-        user = db.session.execute(_USER_BY_ID, {"id": int(raw_id)}).scalar_one_or_none()
+        row = db.session.execute(_USER_BY_ID, {"id": int(raw_id)}).one_or_none()
     except (ValueError, TypeError):
         return None
-    if user is None or user.is_disabled or str(user.session_version) != version:
+    if row is None or row[0].is_disabled or str(row[0].session_version) != version:
         return None
+    user, user.in_shops = row  # read with the person, fresh on every request
     return user
 
 

@@ -64,6 +64,7 @@ def create_shop(owner: User, name: str) -> Shop:
     shop = Shop(name=name[:80], owner=owner)
     db.session.add(shop)
     db.session.flush()
+    owner.in_shops = True  # this request's header lists it (accounts.user_for_session read "none" before)
     audit.record("shop_created", actor=owner, shop=shop, target=shop.name)
     return shop
 
@@ -96,7 +97,9 @@ _HEADER_SHOPS = select(Shop, _mine.c.own).join(_mine, _mine.c.shop_id == Shop.id
 
 def header_shops_of(user: User) -> tuple[list[Shop], list[Shop]]:
     """The shops this user owns (as shops_owned_by) and works in as seller staff (as staff_shops_of), in one
-    statement: every page's header shows both."""
+    statement: every page's header shows both. No statement for a person the session loader found in no shop."""
+    if getattr(user, "in_shops", True) is False:  # accounts.user_for_session read it with the person
+        return [], []
     rows = db.session.execute(_HEADER_SHOPS, {"user_id": user.id})
     owned_shops, staff_shops = [], []
     for shop, own in rows:

@@ -77,3 +77,16 @@ def test_a_courier_with_no_grant_is_shown_how_to_get_one(app, world, login):
     # A person with no role at all is offered both ways in.
     page = courier.get("/account/").text
     assert 'id="redeem"' in page and 'id="start-shop"' in page
+
+
+def test_the_header_lists_the_shops_a_person_runs_and_only_those(world, login):
+    """The session loader reads whether a person owns or staffs any shop; the header asks for the shops only then."""
+    seller = login("seller1").get("/account/").text
+    assert f'href="/shops/{world["shops"]["seller1"]}"' in seller and "李记茶庄 Li&#39;s Tea" in seller
+    packer = login("packer1").get("/account/").text
+    assert f'href="/staff/shops/{world["shops"]["seller1"]}"' in packer
+    courier = login("courier1")
+    assert 'class="bi bi-shop"' not in courier.get("/courier/queue").text
+    opened = courier.post("/shops/new", data={"shop_name": "王师傅的小店"}, follow_redirects=True)
+    assert opened.status_code == 200 and 'class="bi bi-shop"></i> 王师傅的小店' in opened.text
+    assert "王师傅的小店" in courier.get("/courier/queue").text
