@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
@@ -45,7 +46,12 @@ class CourierCompany(Base):
     @property
     def label(self) -> str:
         """How forms and pages name it: 中通快递 ZTO Express."""
-        return f"{self.name_zh} {self.name}".strip()
+        return self.label_of(self.name_zh, self.name)
+
+    @staticmethod
+    def label_of(name_zh: str, name: str) -> str:
+        """``label`` from the two names as read (for statements that read columns, not companies)."""
+        return f"{name_zh} {name}".strip()
 
     def __repr__(self) -> str:
         return f"<CourierCompany {self.code}>"
@@ -90,9 +96,10 @@ class WaybillRange(Base):
     def size(self) -> int:
         return self.end_serial - self.start_serial + 1
 
-    @property
+    @hybrid_property
     def remaining(self) -> int:
-        """As last read: the service's remaining() reads it fresh."""
+        """Numbers not handed out yet, as last read; on the class, the same in SQL (summed by the statements that
+        count what is left)."""
         return self.end_serial - self.next_serial + 1
 
     def __repr__(self) -> str:

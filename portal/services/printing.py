@@ -447,7 +447,7 @@ def _choices_statement():
             company.c.name_zh,
             company.c.active,
             ranges.c.shop_id,
-            func.sum(ranges.c.end_serial - ranges.c.next_serial + 1),
+            func.sum(WaybillRange.remaining),
         )
         .select_from(
             company.outerjoin(
@@ -491,7 +491,7 @@ def print_choices(grants: list[CourierGrant]) -> PrintChoices:
         )
         for company_id, code, name, name_zh, active, shop_id, count in rows:
             if company_id not in companies:
-                companies[company_id] = _Company(company_id, code, name, active, f"{name_zh} {name}".strip())
+                companies[company_id] = _Company(company_id, code, name, active, CourierCompany.label_of(name_zh, name))
             if shop_id is not None:
                 left[shop_id, company_id] = int(count)
     notes: list[str] = []

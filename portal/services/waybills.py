@@ -385,7 +385,7 @@ def _refuse_overlap(shop: Shop, company: CourierCompany, new: WaybillRange) -> N
 
 def remaining(waybill_range: WaybillRange) -> int:
     """Numbers not handed out yet (as loaded; allocate() keeps its own range object current)."""
-    return waybill_range.end_serial - waybill_range.next_serial + 1
+    return waybill_range.remaining
 
 
 def is_low(waybill_range: WaybillRange) -> bool:
@@ -417,7 +417,7 @@ def numbers_left(shop_ids: Sequence[int]) -> dict[tuple[int, int], int]:
         select(
             WaybillRange.shop_id,
             WaybillRange.company_id,
-            func.sum(WaybillRange.end_serial - WaybillRange.next_serial + 1),
+            func.sum(WaybillRange.remaining),
         )
         .where(WaybillRange.shop_id.in_(list(shop_ids)))
         .group_by(WaybillRange.shop_id, WaybillRange.company_id)
