@@ -6,11 +6,7 @@
     if (item) { item.value = ""; item.focus(); }
   }
   document.body.addEventListener("htmx:afterSwap", focusItem);
-  document.body.addEventListener("htmx:responseError", function (event) {
-    // scan.js swapped the refusal in by hand: let htmx wire up its item form too, so the next scan stays in place.
-    var target = event.detail.target && document.getElementById(event.detail.target.id);
-    if (target && window.htmx) window.htmx.process(target);
-    setTimeout(focusItem, 0);
-  });
+  // scan.js swapped the refusal in by hand (and wired up its item form): the next item goes there too.
+  document.body.addEventListener("htmx:responseError", function () { setTimeout(focusItem, 0); });
   focusItem();
 })();

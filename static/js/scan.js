@@ -18,7 +18,10 @@
       osc.stop(audio.currentTime + (bad ? 0.45 : 0.12));
     } catch (e) { /* no sound available: the colour still tells */ }
   }
-  function settle() {
+  function settle(swapped) {
+    // htmx wires up the forms it swapped in only when they settle, ~20 ms later: a scanner's Enter before then
+    // would post the next form as a whole page. Wire them up now (htmx skips them then).
+    if (swapped && window.htmx) window.htmx.process(swapped);
     var result = document.querySelector("[data-outcome]");
     var outcome = result ? result.getAttribute("data-outcome") : "idle";
     if (outcome !== "idle") tone(outcome);
@@ -26,11 +29,11 @@
     if (confirm) { confirm.focus(); return; }  // Enter confirms the packed parcel
     if (input) { input.value = ""; input.focus(); }
   }
-  document.body.addEventListener("htmx:afterSwap", settle);
+  document.body.addEventListener("htmx:afterSwap", function (event) { settle(event.detail.target); });
   document.body.addEventListener("htmx:responseError", function (event) {
     // 4xx answers carry the message to show: swap them in like a success.
     var target = document.getElementById(event.detail.target.id);
-    if (target && event.detail.xhr.responseText) { target.innerHTML = event.detail.xhr.responseText; settle(); }
+    if (target && event.detail.xhr.responseText) { target.innerHTML = event.detail.xhr.responseText; settle(target); }
   });
   if (input) input.focus();
 })();

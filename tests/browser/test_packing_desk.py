@@ -104,6 +104,9 @@ def test_goods_checked_item_by_item(app, world, live_url, browser):
         page.fill("#password", DEMO_PASSWORD)
         page.click("main button[type=submit]")
     page.goto(f"{live_url}/staff/shops/{shop}/packing")
+    # htmx wires up what it swapped in when that settles; a scanner may type the next code before then. A long
+    # settle makes that moment last: each scan below comes before its form settles, and must be answered in place.
+    page.evaluate("htmx.config.defaultSettleDelay = 2000")
     page.keyboard.type(number)
     page.keyboard.press("Enter")
     page.wait_for_selector("#pack-goods")
