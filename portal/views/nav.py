@@ -3,6 +3,7 @@
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import current_app, g, request, url_for
 from flask_babel import get_locale
@@ -13,6 +14,7 @@ from markupsafe import Markup
 from portal.models import CourierGrant, Shop
 from portal.services import shops
 
+T = TypeVar("T")
 _SENTINEL = 918273645546372819  # an id no URL holds otherwise
 
 
@@ -69,20 +71,41 @@ def layout_urls() -> dict[str, str]:
     return urls
 
 
-@functools.lru_cache(maxsize=16)
-def layout_texts(locale: str) -> dict[str, Markup]:
-    """The layout's fixed texts in this request's language (``locale`` keys the cache), as base.html's ``_()``
-    would write them (Markup: a translation is not escaped again), translated once per language."""
-    texts = {
-        "portal": _("Courier Partner Portal"),
-        "menu": _("Menu"),
-        "all_shops": _("All my shops"),
-        "operator": _("Operator"),
-        "my_work": _("My work"),
-        "password": _("Change password"),
-        "sign_out": _("Sign out"),
-    }
+def per_language(build: Callable[[], T]) -> Callable[[], T]:
+    """``build()``'s answer kept by the request's language (one of the few the portal speaks), for what depends on
+    nothing else: a page's fixed texts and labels, translated once per language instead of on every view."""
+    answers: dict[str, T] = {}
+
+    @functools.wraps(build)
+    def in_this_language() -> T:
+        locale = str(get_locale())
+        answer = answers.get(locale)
+        if answer is None:
+            answer = answers[locale] = build()
+        return answer
+
+    return in_this_language
+
+
+def as_written(texts: dict[str, str]) -> dict[str, Markup]:
+    """Translated texts as a template's ``_()`` writes them: Markup, so a translation is not escaped again."""
     return {key: Markup(text) for key, text in texts.items()}  # noqa: S704  (our catalog's text, as _() marks it)
+
+
+@per_language
+def layout_texts() -> dict[str, Markup]:
+    """The layout's fixed texts in this request's language, as base.html's ``_()`` would write them."""
+    return as_written(
+        {
+            "portal": _("Courier Partner Portal"),
+            "menu": _("Menu"),
+            "all_shops": _("All my shops"),
+            "operator": _("Operator"),
+            "my_work": _("My work"),
+            "password": _("Change password"),
+            "sign_out": _("Sign out"),
+        }
+    )
 
 
 _URLS: dict[tuple, str] = {}
@@ -104,12 +127,13 @@ def cached_url(endpoint: str, **values) -> str:
 
 def context() -> dict:
     """Context processor: the header's data, computed once per rendered page."""
+    fixed = {"links": layout_urls(), "layout": layout_texts()}
     if request.headers.get("HX-Request"):  # a fragment swapped into a page: no header to fill
-        return {"nav": Nav(), "links": layout_urls(), "layout": layout_texts(str(get_locale()))}
+        return {"nav": Nav(), **fixed}
     nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
     if current_user and current_user.is_authenticated and not current_user.must_change_password:
         nav.owned, nav.staff_of = shops.header_shops_of(current_user)
         nav.grants = shops.active_grants(current_user)
         if nav.grants:
             nav.queue_url = url_for_ids("courier.queue", "shop")
-    return {"nav": nav, "links": layout_urls(), "layout": layout_texts(str(get_locale()))}
+    return {"nav": nav, **fixed}

@@ -38,7 +38,7 @@ from portal.views import MAX_PAGE, failed, ids_from, job_response
 from portal.views.account.forms import RedeemForm
 from portal.views.courier import bp
 from portal.views.courier.forms import PagesReprintForm, PrintForm, ReprintForm, VoidForm
-from portal.views.nav import cached_url, url_for_ids
+from portal.views.nav import as_written, cached_url, per_language, url_for_ids
 
 
 def _actor():
@@ -355,8 +355,8 @@ def _queue_page(
         grants=grant_shops,
         status_labels=status_labels,
         shop_url=url_for_ids("courier.queue", "shop", status=state),  # the shop buttons
-        texts=_page_texts(str(get_locale())),
-        labels=_form_labels(form),
+        texts=_page_texts(),
+        labels=_form_labels(),
         url=cached_url,  # the page's other links
         shop_id=shop_id,
         state=state,
@@ -368,11 +368,10 @@ def _queue_page(
     ), status
 
 
-@functools.lru_cache(maxsize=16)
-def _page_texts(locale: str) -> dict[str, Markup]:
-    """The queue page's fixed texts in this request's language (``locale`` keys the cache), as the template's
-    ``_()`` writes them (Markup: a translation is not escaped again): translated once per language instead of
-    eighteen times a page view."""
+@per_language
+def _page_texts() -> dict[str, Markup]:
+    """The queue page's fixed texts in this request's language, as the template's ``_()`` writes them: translated
+    once per language instead of eighteen times a page view."""
     texts = {
         "title": _("Pickup queue"),
         "all_shops": _("All my shops"),
@@ -391,22 +390,15 @@ def _page_texts(locale: str) -> dict[str, Markup]:
         "tracking": _("Tracking number"),
         "nothing": _("Nothing waiting here."),
     }
-    return {key: Markup(text) for key, text in texts.items()}  # noqa: S704  (our catalog's text, as _() marks it)
+    return as_written(texts)
 
 
-_FORM_LABELS: dict[str, dict[str, Markup]] = {}
-
-
-def _form_labels(form: PrintForm) -> dict[str, Markup]:
-    """The print form's three labels as ``field.label(class_="form-label small")`` writes them, kept by language:
-    a label holds only the field's id and its translated text."""
-    locale = str(get_locale())
-    labels = _FORM_LABELS.get(locale)
-    if labels is None:
-        labels = _FORM_LABELS[locale] = {
-            name: form[name].label(class_="form-label small") for name in ("company", "size", "scope")
-        }
-    return labels
+@per_language
+def _form_labels() -> dict[str, Markup]:
+    """The print form's three labels as ``field.label(class_="form-label small")`` writes them: a label holds only
+    the field's id and its translated text."""
+    form = PrintForm(formdata=None)
+    return {name: form[name].label(class_="form-label small") for name in ("company", "size", "scope")}
 
 
 def _company_label(choice: printing.CompanyChoice) -> str:
