@@ -26,6 +26,10 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
+    # Not a column: whether this person owns or staffs any shop, as the session loader read it with them
+    # (accounts.user_for_session); "maybe" until something reads it, so the page header asks for the shops.
+    in_shops = True
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 

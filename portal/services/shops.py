@@ -98,7 +98,7 @@ _HEADER_SHOPS = select(Shop, _mine.c.own).join(_mine, _mine.c.shop_id == Shop.id
 def header_shops_of(user: User) -> tuple[list[Shop], list[Shop]]:
     """The shops this user owns (as shops_owned_by) and works in as seller staff (as staff_shops_of), in one
     statement: every page's header shows both. No statement for a person the session loader found in no shop."""
-    if getattr(user, "in_shops", True) is False:  # accounts.user_for_session read it with the person
+    if not user.in_shops:  # accounts.user_for_session read it with the person
         return [], []
     rows = db.session.execute(_HEADER_SHOPS, {"user_id": user.id})
     owned_shops, staff_shops = [], []
