@@ -189,7 +189,9 @@ def register_blueprints(app: Flask) -> None:
 def register_template_globals(app: Flask) -> None:
     from portal.views import nav
 
-    app.jinja_env.globals.update(languages=app_languages, get_locale=get_locale, utcnow=utcnow)
+    app.jinja_env.globals.update(
+        languages=app_languages, get_locale=get_locale, utcnow=utcnow, pagination_texts=nav.pagination_texts
+    )
     app.context_processor(nav.context)
     from portal.services import exemptions, orders, privacy, regions
 

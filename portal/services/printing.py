@@ -482,7 +482,7 @@ def print_choices(grants: list[CourierGrant]) -> PrintChoices:
     companies: dict[int, _Company] = {}
     left: dict[tuple[int, int], int] = {}
     if named:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(  # plain rows: the session's ORM step has nothing to do here
             _CHOICES,
             {
                 "company_ids": sorted({grant.company_id for grant in named}),

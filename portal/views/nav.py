@@ -108,6 +108,15 @@ def layout_texts() -> dict[str, Markup]:
     )
 
 
+@per_language
+def pagination_texts() -> dict[str, Markup]:
+    """The pagination's texts (macros/tables.html) in this request's language; ``page_of`` is written with
+    ``% {"n": page, "total": pages}``."""
+    return as_written(
+        {"pages": _("Pages"), "previous": _("Previous"), "next": _("Next"), "page_of": _("Page %(n)d of %(total)d")}
+    )
+
+
 _URLS: dict[tuple, str] = {}
 _URLS_LIMIT = 4096
 

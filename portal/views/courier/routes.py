@@ -2,7 +2,7 @@
 
 import functools
 from collections.abc import Callable, Collection
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -191,9 +191,9 @@ class _RowHtml:
     ) -> list[Markup]:
         now, open_states = utcnow(), orders.OPEN_STATES
         page = (str(get_locale()), str(get_timezone()), request.script_root)
-        html, result, missing = self.html, [], []
+        html, result, missing, width = self.html, [], [], len(_QUEUE_COLUMNS)
         for row in rows:
-            columns = row if len(row) == len(_QUEUE_COLUMNS) else row[: len(_QUEUE_COLUMNS)]
+            columns = row[:width]  # a plain tuple: a Row compares with another in Python (~0.5 µs)
             order_id, shop_id, status, ship_by = row[0], row[1], row[3], row[4]
             key = (
                 columns,
@@ -335,6 +335,7 @@ def _queue_page(
     shown = [grant_shops[id_] for id_ in shop_ids]
     allowed = {p: any(grant.allows(p) for grant in shown) for p in ("print_labels", "mark_shipped", "export_addresses")}
     form = form or PrintForm()
+    form.scope.choices = _scope_choices()
     choices = None
     if allowed["print_labels"] and state == OrderStatus.PENDING:  # the print form is shown
         # Only the companies the grants name (one: preselected), with the numbers left in each shop.
@@ -347,7 +348,7 @@ def _queue_page(
     if error:
         form.form_errors.append(error)
     shop_names = {id_: grant.shop.name for id_, grant in grant_shops.items()}
-    status_labels = {state_.value: orders.status_label(state_) for state_ in OrderStatus}  # once for 50 rows
+    status_labels = _status_labels()
     return render_template(
         "courier/queue.html",
         page=page,
@@ -366,6 +367,12 @@ def _queue_page(
         can_ship=allowed["mark_shipped"],
         can_export=allowed["export_addresses"],
     ), status
+
+
+@per_language
+def _status_labels() -> dict[str, str]:
+    """Every state's name in this request's language, for the rows and the state tabs: translated once per language."""
+    return {state.value: orders.status_label(state) for state in OrderStatus}
 
 
 @per_language
@@ -389,6 +396,7 @@ def _page_texts() -> dict[str, Markup]:
         "destination": _("Destination"),
         "tracking": _("Tracking number"),
         "nothing": _("Nothing waiting here."),
+        "orders": _("%(n)d orders"),  # written with the count: texts.orders % {"n": total}
     }
     return as_written(texts)
 
@@ -399,6 +407,13 @@ def _form_labels() -> dict[str, Markup]:
     the field's id and its translated text."""
     form = PrintForm(formdata=None)
     return {name: form[name].label(class_="form-label small") for name in ("company", "size", "scope")}
+
+
+@per_language
+def _scope_choices() -> list[SelectChoice]:
+    """The print form's scopes with their labels in this request's language (lazy texts are translated on every
+    view otherwise)."""
+    return [replace(choice, label=str(choice.label)) for choice in PrintForm(formdata=None).scope.choices]
 
 
 def _company_label(choice: printing.CompanyChoice) -> str:
