@@ -360,7 +360,7 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
             and printing.job_shop_ids(job) == {shop.id}
         )
     if rule.level == COURIER:
-        return bool(shop_service.active_grants(user))
+        return bool(shop_service.active_grant_rows(user))
     if rule.level == COURIER_IN_SHOP:
         grant = shop_service.active_grant(user, shop.id) if shop is not None else None
         if grant is None or (rule.permission and not grant.allows(rule.permission)):
@@ -384,7 +384,7 @@ def _allowed(rule: Rule, user: User, objects: dict, now: datetime) -> bool:
 
 def shops_where(user: User, permission: str) -> set[int]:
     """Ids of the shops where this user holds an active grant with this switch on, read fresh."""
-    return {grant.shop_id for grant in shop_service.active_grants(user) if grant.allows(permission)}
+    return {grant.shop_id for grant in shop_service.active_grant_rows(user) if grant.allows(permission)}
 
 
 def enforce():

@@ -473,7 +473,7 @@ class _Company(NamedTuple):
     label: str
 
 
-def print_choices(grants: list[CourierGrant]) -> PrintChoices:
+def print_choices(grants: list[shops.ActiveGrant]) -> PrintChoices:
     """What the print form offers for these grants (with the print switch): the companies they name, never
     another, each with the numbers left in each shop; and a note for each shop that cannot print (no company
     named on the grant, a company no longer offered, no numbers left). One statement (_CHOICES), whatever the

@@ -637,7 +637,7 @@ def ship_orders(order_ids: list[int], *, actor: User, via: str) -> list[ShipOutc
     (the actor's grants as they are now). Each shipment is its own savepoint, so one refusal does not undo
     the others. One audit event per shop names what shipped. The caller commits.
     """
-    grants = shops.active_grants(actor)
+    grants = shops.active_grant_rows(actor)
     visible_shop_ids = {grant.shop_id for grant in grants}
     allowed_shop_ids = {grant.shop_id for grant in grants if grant.allows("mark_shipped")}
     wanted = list(dict.fromkeys(order_ids))

@@ -83,7 +83,7 @@ def hash_secret(secret: str) -> str:
 
 def available_scopes(user: User) -> list[str]:
     """The scopes this user could use right now (their grants' switches, the shops they own)."""
-    grants = shops.active_grants(user)
+    grants = shops.active_grant_rows(user)
     owns = db.session.scalar(select(Shop.id).where(Shop.owner_id == user.id).limit(1)) is not None
     result = []
     for scope in SCOPES.values():

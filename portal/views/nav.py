@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from portal.models import CourierGrant, Shop
+from portal.models import Shop
 from portal.services import shops
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ def url_for_ids(endpoint: str, key: str, **values) -> Callable[[int], str]:
 class Nav:
     owned: list[Shop] = field(default_factory=list)
     staff_of: list[Shop] = field(default_factory=list)
-    grants: list[CourierGrant] = field(default_factory=list)
+    grants: list[shops.ActiveGrant] = field(default_factory=list)
     current_shop: Shop | None = None
     # The shop switcher's links: url_for("courier.queue", shop=id).
     queue_url: Callable[[int], str] | None = None
@@ -142,7 +142,7 @@ def context() -> dict:
     nav = Nav(current_shop=(getattr(g, "objects", None) or {}).get("shop"))
     if current_user and current_user.is_authenticated and not current_user.must_change_password:
         nav.owned, nav.staff_of = shops.header_shops_of(current_user)
-        nav.grants = shops.active_grants(current_user)
+        nav.grants = shops.active_grant_rows(current_user)
         if nav.grants:
             nav.queue_url = url_for_ids("courier.queue", "shop")
     return {"nav": nav, **fixed}

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AuditEvent, CourierGrant, Invitation, User
+from portal.models import GRANT_PERMISSIONS, AuditEvent, CourierGrant, Invitation, User
 from portal.models.base import utcnow
 from portal.services import accounts
 from tests.conftest import DEMO_PASSWORD
@@ -318,3 +318,45 @@ def test_a_confirmed_member_of_a_courier_company_gets_grants_of_that_company_onl
     with app.app_context():
         assert db.session.get(CourierGrant, grant_id).company.code == "YTO"
     assert seller.post(f"/shops/{shop_a}/subaccounts/{grant_id}", data={"company": "YTO"}).status_code == 302
+
+
+def test_grants_as_plain_values_match_the_grants_and_are_read_again_after_a_commit(app, world):
+    """active_grant_rows: the same shops, switches and companies as the grants themselves, in shop-name order; one
+    statement per transaction of a request; a commit, or a grant changed in the request, reads them again."""
+    from sqlalchemy import event
+
+    from portal.services import shops
+
+    statements = []
+    with app.test_request_context("/courier/queue"):
+        courier = accounts.find_user("courier1")
+        grants = shops.active_grants(courier)
+
+        def executed(_connection, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", executed)
+        rows = shops.active_grant_rows(courier)
+        assert len(rows) == len(grants) >= 2
+        for row, grant in zip(rows, grants, strict=True):
+            assert (row.id, row.shop_id, row.shop.id, row.shop.name, row.company_id) == (
+                grant.id,
+                grant.shop_id,
+                grant.shop.id,
+                grant.shop.name,
+                grant.company_id,
+            )
+            assert row.permissions == grant.permissions
+            assert [row.allows(p) for p in GRANT_PERMISSIONS] == [grant.allows(p) for p in GRANT_PERMISSIONS]
+        assert shops.active_grant_rows(courier) == rows and len(statements) == 1  # the same transaction
+
+        grants[0].print_labels = not grants[0].print_labels
+        db.session.commit()
+        changed = shops.active_grant_rows(courier)
+        assert len(statements) == 3  # (the commit's UPDATE, then the read)
+        assert changed[0].print_labels == grants[0].print_labels != rows[0].print_labels
+
+        event.remove(db.engine, "before_cursor_execute", executed)
+        shops.revoke_grant(grants[1], actor=grants[1].shop.owner)  # not flushed yet: the read flushes it first
+        left = [row.shop_id for row in rows if row.shop_id != grants[1].shop_id]
+        assert [row.shop_id for row in shops.active_grant_rows(courier)] == left

@@ -34,6 +34,7 @@ def _home(redeem_form: RedeemForm, status: int = 200):
         "account/home.html",
         redeem_form=redeem_form,
         days=days,
+        grants=grants,  # in full (handle, switches): the header's are plain values
         review=figures.review_queue() if user.is_operator else None,
         is_courier=bool(grants) or bool(memberships.memberships_of(user)),
     )

@@ -68,7 +68,7 @@ def queue_list(query: QueueQuery):
     `recipients:read`; every page that shows them in full is written to the shop's audit log.
     Pass `since` (the last pull's `pulled_at`) to get only what changed.
     """
-    grants = {grant.shop_id: grant for grant in shops.active_grants(current_user)}  # read once for this request
+    grants = {grant.shop_id: grant for grant in shops.active_grant_rows(current_user)}  # read once for this request
     if query.shop is not None and query.shop not in grants:
         abort(404)
     shop_ids = [query.shop] if query.shop is not None else list(grants)

@@ -315,7 +315,7 @@ def _queue_page(
     After a refused print job: the orders that were ticked stay ticked, and those that caused the refusal
     are marked.
     """
-    grants = shops.active_grants(current_user)  # read once for this request (the policy check read it)
+    grants = shops.active_grant_rows(current_user)  # read once for this request (the policy check read it)
     grant_shops = {grant.shop_id: grant for grant in grants}
     shop_id = request.args.get("shop", type=int)
     if shop_id is not None and shop_id not in grant_shops:
@@ -440,7 +440,7 @@ def _orders_to_print(form: PrintForm, company) -> list[int]:
     (where my sub-account names the chosen company)."""
     if form.scope.data == "selected":
         return ids_from(request.form.getlist("order_ids"))
-    grants = [grant for grant in shops.active_grants(current_user) if grant.print_labels]
+    grants = [grant for grant in shops.active_grant_rows(current_user) if grant.print_labels]
     shop_id = request.form.get("shop", type=int)
     if form.scope.data == "shop" and shop_id in {grant.shop_id for grant in grants}:
         return printing.pending_order_ids([shop_id])
@@ -604,7 +604,7 @@ def pickup_start():
         pickup = scanning.start_pickup(db.session.get(Shop, shop_id), courier=_actor())
         db.session.commit()
         return redirect(url_for("courier.pickup", pickup_id=pickup.id))
-    grants = [grant for grant in shops.active_grants(current_user) if grant.shop_id in allowed]
+    grants = [grant for grant in shops.active_grant_rows(current_user) if grant.shop_id in allowed]
     return render_template("courier/pickup_start.html", grants=grants, waiting=scanning.waiting_by_shop(allowed))
 
 
