@@ -191,8 +191,8 @@ class GrantShop(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class ActiveGrant:
     """An active grant as the access policy, the page header, the queue and the scans read it: its switches, its
-    company's id and its shop's name, as plain values (no object for the session to track: a tenth of the cost of
-    loading grants and shops as ORM objects, on every request of a courier)."""
+    company's id and its shop's name, as plain values: no object for the session to track, about half the cost of
+    loading grants and shops as ORM objects (~150 µs of a courier's every request)."""
 
     id: int
     shop_id: int
