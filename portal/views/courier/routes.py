@@ -615,7 +615,7 @@ def _pickup_page(pickup_id: int, status: int = 200, count: int | None = None, **
         context = {"count": scanning.scanned_count(pickup_id) if count is None else count, **result}
         if (expected := request.form.get("expected", type=int)) is not None:
             context["expected"] = max(expected, context["count"])
-        return render_template("courier/_pickup_result.html", **context), status
+        return render_template("courier/_pickup_result.html", scan_texts=_scan_texts(), **context), status
     pickup = resolved("pickup")
     progress = scanning.pickup_progress(pickup)
     return render_template(
@@ -624,8 +624,21 @@ def _pickup_page(pickup_id: int, status: int = 200, count: int | None = None, **
         progress=progress,
         count=progress.scanned,
         expected=progress.expected,
+        scan_texts=_scan_texts(),
         **result,
     ), status
+
+
+@per_language
+def _scan_texts() -> dict[str, Markup]:
+    """A scan's answer (courier/_pickup_result.html) in this request's language: its fixed texts, and what it says of
+    the parcel (written with ``% {"no": tracking number}``). A courier scans many times a minute; translated once."""
+    fixed = {"of": _("of %(n)d"), "parcels": _("parcels in this pickup"), "waiting": _("Waiting for a scan.")}
+    return {
+        **as_written(fixed),
+        "shipped": _("%(no)s shipped."),
+        "already": _("%(no)s already shipped."),
+    }
 
 
 @bp.get("/pickups/<int:pickup_id>")
@@ -648,13 +661,9 @@ def pickup_scan(pickup_id: int):
         db.session.rollback()
         return _pickup_page(pickup_id, status=error.status, outcome="error", message=error.message)
     db.session.commit()
-    if result.shipped:  # a retry of the same scan id answers as the first time
-        return _pickup_page(
-            pickup_id, count=result.count, outcome="shipped", message=_("%(no)s shipped.", no=result.tracking_no)
-        )
-    return _pickup_page(
-        pickup_id, count=result.count, outcome="already", message=_("%(no)s already shipped.", no=result.tracking_no)
-    )
+    outcome = "shipped" if result.shipped else "already"  # a retry of the same scan id answers as the first time
+    message = _scan_texts()[outcome] % {"no": result.tracking_no}
+    return _pickup_page(pickup_id, count=result.count, outcome=outcome, message=message)
 
 
 @bp.post("/pickups/<int:pickup_id>/scans")
