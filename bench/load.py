@@ -27,7 +27,8 @@ different sizes) and prints the queue page's p50, p99 and req/s at each, with it
 largest world's p50 over the smallest's. ``--explain`` also prints PostgreSQL's plan of every query
 those requests make and flags sequential scans. Scans pick random parcels of courier1's first shop:
 the first scan of each ships it, later ones answer "already shipped" (the twin's UPDATE then matches
-no row); both commit.
+no row); both commit. The print page's job is voided after the run, its orders back to pending, so that runs
+do not eat the queue they measure; a run refuses a world whose queue no longer shows a page of 50.
 """
 
 import argparse
