@@ -470,23 +470,24 @@ def growth(wrk: str, uris: list[str], args, tmp: Path) -> None:
         server = Server(uri, args, tmp)
         try:
             paths = {"queue": (("GET", "/courier/queue", None), ("GET", "/_lean/queue", None))}
+            rows = server.browser.get("/courier/queue")[2].count('name="order_ids"')
             runs = side_by_side(wrk, server, paths, args)["queue"]
         finally:
             server.stop()
-        figures.append((orders, runs))
-    print("\ngrowth: the queue page (courier1, 50 rows) by the size of the order table; median of the rounds")
-    print(f"{'orders':>10} {'req/s':>8} {'p50':>7} {'p99':>7}   {'twin req/s':>10} {'p50':>7} {'p99':>7}")
-    for orders, runs in figures:
+        figures.append((orders, rows, runs))
+    print("\ngrowth: the queue page (courier1) by the size of the order table; median of the rounds")
+    print(f"{'orders':>10} {'rows':>5} {'req/s':>8} {'p50':>7} {'p99':>7}   {'twin req/s':>10} {'p50':>7} {'p99':>7}")
+    for orders, rows, runs in figures:
 
         def median(side, key, runs=runs):
             return statistics.median(r[key] for r in runs[side])
 
         print(
-            f"{orders:>10,} {median('portal', 'rps'):8.1f} {median('portal', 'p50'):7.1f}"
+            f"{orders:>10,} {rows:>5} {median('portal', 'rps'):8.1f} {median('portal', 'p50'):7.1f}"
             f" {median('portal', 'p99'):7.1f}"
             f"   {median('lean', 'rps'):10.1f} {median('lean', 'p50'):7.1f} {median('lean', 'p99'):7.1f}   (ms)"
         )
-    first, last = figures[0][1]["portal"], figures[-1][1]["portal"]
+    first, last = figures[0][2]["portal"], figures[-1][2]["portal"]
     p50_first = statistics.median(r["p50"] for r in first)
     p50_last = statistics.median(r["p50"] for r in last)
     rps_first = statistics.median(r["rps"] for r in first)
