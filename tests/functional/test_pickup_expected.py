@@ -246,3 +246,30 @@ def test_batch_needs_the_csrf_header_when_csrf_is_on(app, world, login):
     assert courier.post(f"{pickup_url}/scans", json=body).status_code == 400
     sent = courier.post(f"{pickup_url}/scans", json=body, headers={"X-CSRFToken": token})
     assert sent.status_code == 200 and sent.get_json()["results"][0]["status"] == "shipped"
+
+
+def test_a_scan_answers_in_the_couriers_language_whichever_answered_before(app, world, login):
+    """The answer's texts are kept per language: English, Chinese and English again each read their own."""
+    shop = world["shops"]["seller1"]
+    packed_first(app, shop, True)
+    first, second, third = parcels(app, shop, 3)
+    courier = login("courier1")
+    pickup_url = start(courier, shop)
+    answers = {
+        "en": ("en", first, [f"{first} shipped.", "parcels in this pickup", "of 3"]),
+        "zh": ("zh-CN,zh;q=0.9", second, [f"{second} 发货成功。", "个包裹（本次揽收）", "/ 3"]),
+        "en again": ("en", third, [f"{third} shipped.", "parcels in this pickup", "of 3"]),
+        "zh, the same parcel": ("zh-CN", third, [f"{third} 重复扫描：已发货。", "个包裹（本次揽收）"]),
+    }
+    for name, (language, number, expected) in answers.items():
+        answer = courier.post(
+            f"{pickup_url}/scan",
+            data={"code": number, "expected": "3"},
+            headers={"HX-Request": "true", "Accept-Language": language},
+        )
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 200, name
+        assert all(part in text for part in expected), (name, text)
+        assert ("shipped." in text) == name.startswith("en"), (name, text)
+    page = courier.get(pickup_url, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "个包裹（本次揽收）" in page and "/ 3" in page and "parcels in this pickup" not in page
