@@ -259,6 +259,13 @@ class ScanResult:
     count: int
     duplicate: bool = False  # the phone sent this scan id before: the first scan's result, nothing changed
 
+    @property
+    def message(self) -> str:
+        """What the scan says of its parcel: shipped now, or shipped before (a single scan and a replayed one)."""
+        if self.shipped:
+            return _("%(no)s shipped.", no=self.tracking_no)
+        return _("%(no)s already shipped.", no=self.tracking_no)
+
 
 def start_pickup(shop: Shop, *, courier: User) -> Pickup:
     """A courier starts collecting at a shop (or goes on with their open pickup there)."""
@@ -472,10 +479,7 @@ def replay_scan(pickup_id: int, shop: str, scan: QueuedScan, *, actor_id: int) -
     if result.duplicate:
         message = _("%(no)s was already counted (sent again).", no=result.tracking_no)
         return ReplayResult(scan.id, "duplicate", message, result.tracking_no, shop)
-    if result.shipped:
-        return ReplayResult(scan.id, "shipped", _("%(no)s shipped.", no=result.tracking_no), result.tracking_no, shop)
-    message = _("%(no)s already shipped.", no=result.tracking_no)
-    return ReplayResult(scan.id, "duplicate", message, result.tracking_no, shop)
+    return ReplayResult(scan.id, "shipped" if result.shipped else "duplicate", result.message, result.tracking_no, shop)
 
 
 def pickups_of(shop: Shop):

@@ -631,14 +631,10 @@ def _pickup_page(pickup_id: int, status: int = 200, count: int | None = None, **
 
 @per_language
 def _scan_texts() -> dict[str, Markup]:
-    """A scan's answer (courier/_pickup_result.html) in this request's language: its fixed texts, and what it says of
-    the parcel (written with ``% {"no": tracking number}``). A courier scans many times a minute; translated once."""
+    """A scan's answer's fixed texts (courier/_pickup_result.html) in this request's language: a courier scans many
+    times a minute; translated once."""
     fixed = {"of": _("of %(n)d"), "parcels": _("parcels in this pickup"), "waiting": _("Waiting for a scan.")}
-    return {
-        **as_written(fixed),
-        "shipped": _("%(no)s shipped."),
-        "already": _("%(no)s already shipped."),
-    }
+    return as_written(fixed)
 
 
 @bp.get("/pickups/<int:pickup_id>")
@@ -662,8 +658,7 @@ def pickup_scan(pickup_id: int):
         return _pickup_page(pickup_id, status=error.status, outcome="error", message=error.message)
     db.session.commit()
     outcome = "shipped" if result.shipped else "already"  # a retry of the same scan id answers as the first time
-    message = _scan_texts()[outcome] % {"no": result.tracking_no}
-    return _pickup_page(pickup_id, count=result.count, outcome=outcome, message=message)
+    return _pickup_page(pickup_id, count=result.count, outcome=outcome, message=result.message)
 
 
 @bp.post("/pickups/<int:pickup_id>/scans")
