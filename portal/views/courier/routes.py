@@ -381,8 +381,7 @@ def _page_texts() -> dict[str, Markup]:
     once per language instead of eighteen times a page view."""
     texts = {
         "title": _("Pickup queue"),
-        "all_shops": _("All my shops"),
-        "shops": _("Shops"),
+        "shops": _("Shops"),  # ("All my shops" is the layout's: layout.all_shops)
         "print": _("Print labels"),
         "ship": _("Mark selected shipped"),
         "export_csv": _("Export selected (CSV)"),
